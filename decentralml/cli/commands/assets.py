@@ -1,0 +1,10 @@
+"""`decentralml assets` commands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def assets() -> None:
+    """assets commands."""

@@ -1,0 +1,134 @@
+"""The exception tree of decentralml.
+
+Every error the library raises derives from `DecentralMLError`::
+
+    DecentralMLError
+      ConfigError            bad or missing configuration
+      AccountError           bad account URI, keystore or password
+      ServiceUnavailable     a service could not be reached (CLI exit 3)
+        ChainUnavailable     the chain's RPC endpoint
+        IpfsUnavailable      the IPFS daemon's RPC API
+      DevnetError            the local dev network could not be started or stopped
+      ChainError             the chain refused or failed a request
+        ExtrinsicFailed      a transaction was included but its call failed
+      StorageError           a bundle could not be stored, fetched or unpacked
+        ContentNotFound      no content for a CID within the timeout
+        ContentTooLarge      a declared or actual size over the limit
+        DigestMismatch       fetched bytes do not match the expected sha256
+        ArchiveRefused       an archive entry is unsafe (escapes, link, device, limits)
+        DestinationNotEmpty  refusing to unpack over existing files
+
+The CLI maps `ServiceUnavailable` to exit code 3 and every other `DecentralMLError`
+to exit code 1.
+"""
+
+from __future__ import annotations
+
+
+class DecentralMLError(Exception):
+    """Base class of every error decentralml raises."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(DecentralMLError):
+    """The configuration (flags, environment or config file) is invalid."""
+
+
+class AccountError(DecentralMLError):
+    """An account could not be loaded: bad URI, mnemonic, keystore or password."""
+
+
+class ServiceUnavailable(DecentralMLError):
+    """A service the command needs could not be reached."""
+
+    def __init__(self, message: str, *, address: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.address = address
+
+
+class ChainUnavailable(ServiceUnavailable):
+    """The chain's RPC endpoint did not answer."""
+
+
+class IpfsUnavailable(ServiceUnavailable):
+    """The IPFS daemon's RPC API did not answer."""
+
+
+class DevnetError(DecentralMLError):
+    """The local dev network could not be started, stopped or driven."""
+
+
+class ChainError(DecentralMLError):
+    """The chain refused or failed a request."""
+
+
+class ExtrinsicFailed(ChainError):
+    """A transaction was included in a block but its call failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pallet: str | None,
+        name: str | None,
+        docs: str | None = None,
+        tx_hash: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.pallet = pallet
+        self.name = name
+        self.docs = docs
+        self.tx_hash = tx_hash
+
+
+class StorageError(DecentralMLError):
+    """A bundle could not be stored, fetched or unpacked."""
+
+
+class ContentNotFound(StorageError):
+    """The IPFS daemon found no content for a CID within the timeout."""
+
+    def __init__(self, message: str, *, cid: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cid = cid
+
+
+class ContentTooLarge(StorageError):
+    """Content is larger than the declared size or the configured limit."""
+
+    def __init__(self, message: str, *, size: int, limit: int) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class DigestMismatch(StorageError):
+    """Fetched bytes do not have the expected sha256 digest."""
+
+    def __init__(self, message: str, *, expected: str, got: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.got = got
+
+
+class ArchiveRefused(StorageError):
+    """An archive entry is unsafe to unpack and nothing was written."""
+
+    def __init__(self, message: str, *, entry: str, reason: str) -> None:
+        super().__init__(message)
+        self.entry = entry
+        self.reason = reason
+
+
+class DestinationNotEmpty(StorageError):
+    """The destination directory has files and overwriting was not asked for."""

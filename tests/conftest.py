@@ -1,0 +1,30 @@
+"""Shared pytest configuration.
+
+Service fixtures live in their own plugin modules so each stays small:
+`tests/fixtures_kubo.py` (a real Kubo daemon) and `tests/fixtures_devnet.py` (the dev chain
+on Chopsticks). Both start real processes on loopback, once per session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures_kubo", "tests.fixtures_devnet"]
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No DECENTRALML_* variable leaks in; the config file lives in the test's tmp dir."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DECENTRALML_") and name not in (
+            "DECENTRALML_CACHE_DIR",
+            "DECENTRALML_DATA_DIR",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DECENTRALML_CONFIG_DIR", str(tmp_path / "config"))
+    yield

@@ -1,0 +1,1 @@
+"""Dev chain fixtures (see tests/conftest.py)."""

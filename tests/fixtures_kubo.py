@@ -1,0 +1,1 @@
+"""Kubo daemon fixtures (see tests/conftest.py)."""
