@@ -1,1 +1,309 @@
+//! The decentralml development runtime: System, Timestamp, Balances, TransactionPayment, Sudo,
+//! Utility and the marketplace pallet.
+//!
+//! Built to wasm by `scripts/build-runtime` and run on a dev chain; its `development` genesis
+//! preset funds the well-known dev accounts //Alice .. //Ferdie.
+
 #![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod genesis_config_presets;
+
+use alloc::vec::Vec;
+use pallet_transaction_payment::{FeeDetails, RuntimeDispatchInfo};
+use polkadot_sdk::{
+	polkadot_sdk_frame::{
+		self as frame,
+		deps::sp_genesis_builder,
+		runtime::{apis, prelude::*},
+	},
+	*,
+};
+
+/// Units of the native token, for presets and tests.
+pub mod currency {
+	use super::interface::Balance;
+
+	/// Decimals of the native token (in the chain properties as `tokenDecimals`).
+	pub const DECIMALS: u8 = 12;
+	/// Symbol of the native token (in the chain properties as `tokenSymbol`).
+	pub const SYMBOL: &str = "DML";
+	/// One whole token.
+	pub const UNIT: Balance = 10u128.pow(DECIMALS as u32);
+	/// A thousandth of a token.
+	pub const MILLI: Balance = UNIT / 1_000;
+	/// The existential deposit.
+	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI;
+}
+
+/// The chain's block time target, in milliseconds. Clients read it as the pallet constant
+/// `Decentralml::ExpectedBlockTime` to turn durations into block numbers.
+pub const MILLISECS_PER_BLOCK: u64 = 6_000;
+
+/// SS58 address prefix: the generic Substrate prefix.
+pub const SS58_PREFIX: u16 = 42;
+
+/// The runtime version.
+#[runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
+	impl_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
+	authoring_version: 1,
+	spec_version: 1,
+	impl_version: 1,
+	apis: RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Transaction extensions. Kept to the long-standing set that Python and JavaScript Substrate
+/// clients sign for without special support.
+pub type TxExtension = (
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+);
+
+#[frame_construct_runtime]
+mod runtime {
+	/// The runtime.
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	/// Accounts, blocks, events.
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system::Pallet<Runtime>;
+
+	/// On-chain time (the dev chain builds the timestamp inherent from it).
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp::Pallet<Runtime>;
+
+	/// Balances of the native token, with holds for escrow.
+	#[runtime::pallet_index(2)]
+	pub type Balances = pallet_balances::Pallet<Runtime>;
+
+	/// Transaction fees.
+	#[runtime::pallet_index(3)]
+	pub type TransactionPayment = pallet_transaction_payment::Pallet<Runtime>;
+
+	/// Privileged calls on the dev chain.
+	#[runtime::pallet_index(4)]
+	pub type Sudo = pallet_sudo::Pallet<Runtime>;
+
+	/// Batches of calls (`batch_all`), used to send many review decisions at once.
+	#[runtime::pallet_index(5)]
+	pub type Utility = pallet_utility::Pallet<Runtime>;
+
+	/// The marketplace.
+	#[runtime::pallet_index(10)]
+	pub type Decentralml = pallet_decentralml::Pallet<Runtime>;
+}
+
+parameter_types! {
+	pub const Version: RuntimeVersion = VERSION;
+	pub const SS58Prefix: u16 = SS58_PREFIX;
+}
+
+#[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
+impl frame_system::Config for Runtime {
+	type Block = Block;
+	type Version = Version;
+	type SS58Prefix = SS58Prefix;
+	type AccountData = pallet_balances::AccountData<interface::Balance>;
+}
+
+#[derive_impl(pallet_timestamp::config_preludes::TestDefaultConfig)]
+impl pallet_timestamp::Config for Runtime {
+	type MinimumPeriod = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Runtime {
+	type Balance = u128;
+	type ExistentialDeposit = ConstU128<{ currency::EXISTENTIAL_DEPOSIT }>;
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type RuntimeFreezeReason = RuntimeFreezeReason;
+}
+
+#[derive_impl(pallet_transaction_payment::config_preludes::TestDefaultConfig)]
+impl pallet_transaction_payment::Config for Runtime {
+	type OnChargeTransaction = pallet_transaction_payment::FungibleAdapter<Balances, ()>;
+	// One planck per picosecond of execution, and a micro-token per byte.
+	type WeightToFee = weights::IdentityFee<interface::Balance>;
+	type LengthToFee = weights::ConstantMultiplier<interface::Balance, ConstU128<1_000_000>>;
+}
+
+#[derive_impl(pallet_sudo::config_preludes::TestDefaultConfig)]
+impl pallet_sudo::Config for Runtime {}
+
+impl pallet_utility::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeCall = RuntimeCall;
+	type PalletsOrigin = OriginCaller;
+	type WeightInfo = ();
+}
+
+impl pallet_decentralml::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinimumReward = ConstU128<{ currency::MILLI * 10 }>;
+	type TaskDepositBase = ConstU128<{ currency::UNIT / 10 }>;
+	type TaskDepositPerByte = ConstU128<{ currency::MILLI / 10 }>;
+	type MaxSlots = ConstU32<64>;
+	type MaxCidLen = ConstU32<128>;
+	type MaxMetadataLen = ConstU32<4096>;
+	type MaxReasonLen = ConstU32<256>;
+	// 30 days of 6-second blocks.
+	type MaxReviewPeriod = ConstU32<432_000>;
+	type MaxWorkPeriod = ConstU32<432_000>;
+	type ExpectedBlockTime = ConstU64<MILLISECS_PER_BLOCK>;
+	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
+}
+
+type Block = frame::runtime::types_common::BlockOf<Runtime, TxExtension>;
+type Header = HeaderFor<Runtime>;
+
+type RuntimeExecutive =
+	Executive<Runtime, Block, frame_system::ChainContext<Runtime>, Runtime, AllPalletsWithSystem>;
+
+impl_runtime_apis! {
+	impl apis::Core<Block> for Runtime {
+		fn version() -> RuntimeVersion {
+			VERSION
+		}
+
+		fn execute_block(block: <Block as frame::traits::Block>::LazyBlock) {
+			RuntimeExecutive::execute_block(block)
+		}
+
+		fn initialize_block(header: &Header) -> ExtrinsicInclusionMode {
+			RuntimeExecutive::initialize_block(header)
+		}
+	}
+
+	impl apis::Metadata<Block> for Runtime {
+		fn metadata() -> OpaqueMetadata {
+			OpaqueMetadata::new(Runtime::metadata().into())
+		}
+
+		fn metadata_at_version(version: u32) -> Option<OpaqueMetadata> {
+			Runtime::metadata_at_version(version)
+		}
+
+		fn metadata_versions() -> Vec<u32> {
+			Runtime::metadata_versions()
+		}
+	}
+
+	impl apis::BlockBuilder<Block> for Runtime {
+		fn apply_extrinsic(extrinsic: ExtrinsicFor<Runtime>) -> ApplyExtrinsicResult {
+			RuntimeExecutive::apply_extrinsic(extrinsic)
+		}
+
+		fn finalize_block() -> HeaderFor<Runtime> {
+			RuntimeExecutive::finalize_block()
+		}
+
+		fn inherent_extrinsics(data: InherentData) -> Vec<ExtrinsicFor<Runtime>> {
+			data.create_extrinsics()
+		}
+
+		fn check_inherents(
+			block: <Block as frame::traits::Block>::LazyBlock,
+			data: InherentData,
+		) -> CheckInherentsResult {
+			data.check_extrinsics(&block)
+		}
+	}
+
+	impl apis::TaggedTransactionQueue<Block> for Runtime {
+		fn validate_transaction(
+			source: TransactionSource,
+			tx: ExtrinsicFor<Runtime>,
+			block_hash: <Runtime as frame_system::Config>::Hash,
+		) -> TransactionValidity {
+			RuntimeExecutive::validate_transaction(source, tx, block_hash)
+		}
+	}
+
+	impl apis::OffchainWorkerApi<Block> for Runtime {
+		fn offchain_worker(header: &HeaderFor<Runtime>) {
+			RuntimeExecutive::offchain_worker(header)
+		}
+	}
+
+	impl apis::AccountNonceApi<Block, interface::AccountId, interface::Nonce> for Runtime {
+		fn account_nonce(account: interface::AccountId) -> interface::Nonce {
+			System::account_nonce(account)
+		}
+	}
+
+	impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentApi<
+		Block,
+		interface::Balance,
+	> for Runtime {
+		fn query_info(uxt: ExtrinsicFor<Runtime>, len: u32) -> RuntimeDispatchInfo<interface::Balance> {
+			TransactionPayment::query_info(uxt, len)
+		}
+		fn query_fee_details(uxt: ExtrinsicFor<Runtime>, len: u32) -> FeeDetails<interface::Balance> {
+			TransactionPayment::query_fee_details(uxt, len)
+		}
+		fn query_weight_to_fee(weight: Weight) -> interface::Balance {
+			TransactionPayment::weight_to_fee(weight)
+		}
+		fn query_length_to_fee(length: u32) -> interface::Balance {
+			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl apis::GenesisBuilder<Block> for Runtime {
+		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
+			build_state::<RuntimeGenesisConfig>(config)
+		}
+
+		fn get_preset(id: &Option<PresetId>) -> Option<Vec<u8>> {
+			get_preset::<RuntimeGenesisConfig>(id, self::genesis_config_presets::get_preset)
+		}
+
+		fn preset_names() -> Vec<PresetId> {
+			self::genesis_config_presets::preset_names()
+		}
+	}
+}
+
+/// Types that clients and the chain spec builder need.
+pub mod interface {
+	use super::Runtime;
+	use polkadot_sdk::*;
+
+	/// An account id (sr25519 public key).
+	pub type AccountId = <Runtime as frame_system::Config>::AccountId;
+	/// An account's transaction index.
+	pub type Nonce = <Runtime as frame_system::Config>::Nonce;
+	/// A block or extrinsic hash.
+	pub type Hash = <Runtime as frame_system::Config>::Hash;
+	/// A balance of the native token.
+	pub type Balance = <Runtime as pallet_balances::Config>::Balance;
+}
+
+#[cfg(test)]
+mod tests;

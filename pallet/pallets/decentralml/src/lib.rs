@@ -1,1 +1,708 @@
-pub fn placeholder() {}
+//! # decentralml marketplace pallet
+//!
+//! A marketplace for machine-learning work with rewards held in escrow.
+//!
+//! ## Overview
+//!
+//! A *creator* posts a task: a bundle on IPFS (referenced by CID, sha256 and size), a reward per
+//! accepted result, a number of slots, a deadline, a review period, a work period and a
+//! validation policy. The reward for every slot plus a deposit is put on hold from the creator's
+//! account under [`HoldReason::TaskEscrow`] and recorded on the task. *Workers* take a slot,
+//! do the work off-chain and submit a result bundle. The creator, or the *validator* it names,
+//! accepts or rejects each result; each accept pays exactly the reward from the creator's hold to
+//! the worker. When the task ends, everything left on hold goes back to the creator.
+//!
+//! ## Terminology
+//!
+//! - **Creator**: the account that posts and funds a task.
+//! - **Worker**: an account that takes a slot of a task and submits a result.
+//! - **Validator**: an account the creator names that may accept, reject and publish the model.
+//! - **Reviewer**: the creator or the validator.
+//! - **Escrow**: what is held from the creator for a task: `reward * (slots - paid) + deposit`
+//!   while the task is open, nothing once it is closed or cancelled.
+//! - **Review period**: blocks the reviewer has to decide a result after its submission. Once it
+//!   has passed, the worker can claim the reward with [`Pallet::claim_reward`].
+//! - **Work period**: blocks a worker has to submit after taking a slot. Once it has passed,
+//!   anyone can free the slot with [`Pallet::release_assignment`].
+//!
+//! ## Lifecycle
+//!
+//! ```text
+//! create_task ──> Open ──(deadline passed, no result awaiting review within its period)──> Closed
+//!                   └──(creator, no result awaiting review)──> Cancelled
+//!
+//! per worker:  assign_task ──> Assigned ──submit_result──> Submitted ──accept_result──> Paid
+//!                                 │                            ├──reject_result──> Rejected
+//!                                 │                            └──claim_reward / close──> Paid
+//!                                 └──release_assignment (work period passed)──> Released
+//! ```
+//!
+//! Under [`ValidationPolicy::AutoAccept`] a result is paid at submission. `ManualAccept` and
+//! `CustomAccept` wait for a reviewer; on-chain they differ only in what they tell workers.
+//!
+//! ## Interface
+//!
+//! - [`Pallet::create_task`]: post a task and put its escrow on hold.
+//! - [`Pallet::set_validator`]: name or remove the task's validator (creator).
+//! - [`Pallet::assign_task`]: take a free slot (anyone but the reviewers).
+//! - [`Pallet::submit_result`]: send a result for one's slot, before the deadline.
+//! - [`Pallet::accept_result`]: accept a result and pay its worker (reviewer).
+//! - [`Pallet::reject_result`]: reject a result with a reason, freeing its slot (reviewer).
+//! - [`Pallet::claim_reward`]: get paid for a result left undecided past the review period.
+//! - [`Pallet::release_assignment`]: free a slot not submitted within the work period (anyone).
+//! - [`Pallet::cancel_task`]: end a task with no result awaiting review (creator).
+//! - [`Pallet::close_task`]: end a task after its deadline (anyone).
+//! - [`Pallet::publish_model`]: record the federated model of a task (reviewer).
+//!
+//! ## Invariants
+//!
+//! Checked by `do_try_state` after every test and under `try-runtime`:
+//!
+//! 1. What is held from each creator equals the sum of the escrow of their open tasks; an open
+//!    task's escrow is `reward * (slots - paid) + deposit`, a closed or cancelled task's is zero.
+//! 2. Counters agree with the assignments: `assigned`, `pending` and `paid` count the task's
+//!    `Assigned`, `Submitted` and `Paid` assignments.
+//! 3. A task never has more live assignments and payments than slots.
+//! 4. No creator or validator holds an assignment on its own task.
+//! 5. An ended task has no assignment still live: no result is stranded.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod impls;
+#[cfg(any(test, feature = "try-runtime"))]
+mod invariants;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use polkadot_sdk::polkadot_sdk_frame as frame;
+
+#[frame::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame::prelude::*;
+	use frame::traits::fungible::MutateHold;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// The pallet's configuration.
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config {
+		/// The currency rewards are paid in; escrow is held with [`HoldReason::TaskEscrow`].
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The smallest reward per result. Must be at least the existential deposit, so a paid
+		/// worker's account always exists.
+		#[pallet::constant]
+		type MinimumReward: Get<BalanceOf<Self>>;
+
+		/// The fixed part of the deposit held for a task's storage.
+		#[pallet::constant]
+		type TaskDepositBase: Get<BalanceOf<Self>>;
+
+		/// The deposit held per byte of a task's metadata.
+		#[pallet::constant]
+		type TaskDepositPerByte: Get<BalanceOf<Self>>;
+
+		/// The most slots a task may have. Benchmarks depend on this value.
+		#[pallet::constant]
+		type MaxSlots: Get<u32>;
+
+		/// The longest CID accepted, in bytes.
+		#[pallet::constant]
+		type MaxCidLen: Get<u32>;
+
+		/// The longest task metadata accepted, in bytes.
+		#[pallet::constant]
+		type MaxMetadataLen: Get<u32>;
+
+		/// The longest rejection reason accepted, in bytes.
+		#[pallet::constant]
+		type MaxReasonLen: Get<u32>;
+
+		/// The longest review period a task may set, in blocks.
+		#[pallet::constant]
+		type MaxReviewPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The longest work period a task may set, in blocks.
+		#[pallet::constant]
+		type MaxWorkPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The time between blocks the chain aims for, in milliseconds. Clients convert
+		/// durations to block numbers with it; the pallet itself only counts blocks.
+		#[pallet::constant]
+		type ExpectedBlockTime: Get<u64>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why the pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Rewards and deposit of an open task, held from its creator.
+		#[codec(index = 0)]
+		TaskEscrow,
+	}
+
+	/// The id the next task gets.
+	#[pallet::storage]
+	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
+
+	/// Tasks by id. Ended tasks stay, with no escrow, as the record of what was paid.
+	#[pallet::storage]
+	pub type Tasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, TaskOf<T>, OptionQuery>;
+
+	/// Each worker's standing on a task.
+	#[pallet::storage]
+	pub type Assignments<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		TaskId,
+		Blake2_128Concat,
+		T::AccountId,
+		AssignmentOf<T>,
+		OptionQuery,
+	>;
+
+	/// The workers of a task whose assignment is live (`Assigned` or `Submitted`).
+	#[pallet::storage]
+	pub type LiveWorkers<T: Config> =
+		StorageMap<_, Twox64Concat, TaskId, BoundedVec<T::AccountId, T::MaxSlots>, ValueQuery>;
+
+	/// Result CIDs already submitted to a task, by the blake2-256 of the CID, with their worker.
+	#[pallet::storage]
+	pub type SubmittedCids<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		TaskId,
+		Blake2_128Concat,
+		[u8; 32],
+		T::AccountId,
+		OptionQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A task was posted and its escrow put on hold.
+		TaskCreated {
+			/// The new task.
+			task_id: TaskId,
+			/// Who posted and funds it.
+			creator: T::AccountId,
+			/// What kind of work it asks for.
+			kind: TaskKind,
+			/// How results are decided.
+			policy: ValidationPolicy,
+			/// Paid per accepted result.
+			reward: BalanceOf<T>,
+			/// How many results it pays for.
+			slots: u32,
+			/// Block from which no assignment or result is taken.
+			deadline: BlockNumberFor<T>,
+			/// Held from the creator: rewards for every slot plus the deposit.
+			escrow: BalanceOf<T>,
+		},
+		/// The task's validator was named or removed.
+		ValidatorSet {
+			/// The task.
+			task_id: TaskId,
+			/// The new validator, if any.
+			validator: Option<T::AccountId>,
+		},
+		/// A worker took a slot.
+		TaskAssigned {
+			/// The task.
+			task_id: TaskId,
+			/// Who took the slot.
+			worker: T::AccountId,
+		},
+		/// A worker submitted a result.
+		ResultSubmitted {
+			/// The task.
+			task_id: TaskId,
+			/// Who submitted.
+			worker: T::AccountId,
+			/// The result bundle.
+			result: ContentRefOf<T>,
+		},
+		/// A result was accepted.
+		ResultAccepted {
+			/// The task.
+			task_id: TaskId,
+			/// Whose result.
+			worker: T::AccountId,
+			/// The reviewer who accepted it, or `None` when the policy accepted it.
+			by: Option<T::AccountId>,
+		},
+		/// A result was rejected and its slot freed.
+		ResultRejected {
+			/// The task.
+			task_id: TaskId,
+			/// Whose result.
+			worker: T::AccountId,
+			/// The reviewer who rejected it.
+			by: T::AccountId,
+			/// Why.
+			reason: BoundedVec<u8, T::MaxReasonLen>,
+		},
+		/// A reward was paid from the creator's escrow.
+		RewardPaid {
+			/// The task.
+			task_id: TaskId,
+			/// Who was paid.
+			worker: T::AccountId,
+			/// How much.
+			amount: BalanceOf<T>,
+		},
+		/// An assignment not submitted within the work period was released.
+		AssignmentReleased {
+			/// The task.
+			task_id: TaskId,
+			/// Whose slot was freed.
+			worker: T::AccountId,
+		},
+		/// The creator cancelled the task and got the escrow back.
+		TaskCancelled {
+			/// The task.
+			task_id: TaskId,
+			/// Returned to the creator.
+			refunded: BalanceOf<T>,
+		},
+		/// The task was closed after its deadline and the rest of its escrow returned.
+		TaskClosed {
+			/// The task.
+			task_id: TaskId,
+			/// Who closed it.
+			by: T::AccountId,
+			/// Returned to the creator.
+			refunded: BalanceOf<T>,
+		},
+		/// A reviewer recorded the federated model of the task.
+		ModelPublished {
+			/// The task.
+			task_id: TaskId,
+			/// The reviewer who published it.
+			by: T::AccountId,
+			/// The model bundle.
+			model: ContentRefOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No task has this id.
+		UnknownTask,
+		/// The reward is below the minimum reward.
+		RewardTooLow,
+		/// A task needs at least one slot.
+		ZeroSlots,
+		/// More slots than `MaxSlots`.
+		TooManySlots,
+		/// The deadline is not after the current block.
+		DeadlineInPast,
+		/// The review period is zero or longer than `MaxReviewPeriod`.
+		InvalidReviewPeriod,
+		/// The work period is zero or longer than `MaxWorkPeriod`.
+		InvalidWorkPeriod,
+		/// The CID is empty.
+		EmptyCid,
+		/// The CID is longer than `MaxCidLen`.
+		CidTooLong,
+		/// The metadata is longer than `MaxMetadataLen`.
+		MetadataTooLong,
+		/// The rejection reason is longer than `MaxReasonLen`.
+		ReasonTooLong,
+		/// The rewards and deposit overflow the balance type.
+		EscrowOverflow,
+		/// The creator cannot afford the rewards and deposit.
+		InsufficientBalance,
+		/// The task is closed or cancelled.
+		TaskNotOpen,
+		/// The task's deadline has passed.
+		DeadlinePassed,
+		/// The task's deadline has not passed yet.
+		DeadlineNotReached,
+		/// Every slot is taken, awaiting review or paid.
+		NoFreeSlot,
+		/// The caller already holds a slot, or had one, on this task.
+		AlreadyAssigned,
+		/// The creator or the task's validator cannot take the task.
+		OwnTask,
+		/// The caller's result was rejected or its slot released; it cannot take the task again.
+		WorkerBarred,
+		/// The caller holds no slot on this task.
+		NotAssigned,
+		/// A result was already submitted for this slot.
+		AlreadySubmitted,
+		/// This result CID was already submitted to the task.
+		DuplicateResult,
+		/// Only the creator or the task's validator may do this.
+		NotReviewer,
+		/// Only the task's creator may do this.
+		NotCreator,
+		/// This worker has no result awaiting a decision.
+		NoPendingResult,
+		/// The review period after the submission has not passed yet.
+		ReviewPeriodNotOver,
+		/// The work period after the assignment has not passed yet.
+		WorkPeriodNotOver,
+		/// A result awaits review; decide it first (or wait for its review period to pass).
+		ResultAwaitingReview,
+		/// A cancelled task has no model to publish.
+		TaskCancelled,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			use frame::traits::fungible::Inspect;
+			assert!(T::MaxSlots::get() > 0, "MaxSlots must be above zero");
+			assert!(T::MaxCidLen::get() > 0, "MaxCidLen must be above zero");
+			assert!(
+				T::MinimumReward::get() >= T::Currency::minimum_balance(),
+				"MinimumReward must be at least the existential deposit"
+			);
+			assert!(!T::MaxReviewPeriod::get().is_zero(), "MaxReviewPeriod must be above zero");
+			assert!(!T::MaxWorkPeriod::get().is_zero(), "MaxWorkPeriod must be above zero");
+			assert!(T::ExpectedBlockTime::get() > 0, "ExpectedBlockTime must be above zero");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), frame::try_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Post a task and put its rewards and deposit on hold.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the creator, who funds the task.
+		///
+		/// ## Details
+		///
+		/// Holds `reward * slots + deposit` from the creator under [`HoldReason::TaskEscrow`],
+		/// where the deposit is `TaskDepositBase + TaskDepositPerByte * metadata.len()`.
+		///
+		/// ## Parameters
+		///
+		/// - `kind`, `policy`: what work is asked for and how results are decided.
+		/// - `bundle`: the task bundle on IPFS.
+		/// - `metadata`: at most `MaxMetadataLen` bytes for contributors.
+		/// - `reward`: paid per accepted result, at least `MinimumReward`.
+		/// - `slots`: results paid for, 1 to `MaxSlots`.
+		/// - `deadline`: absolute block from which no slot or result is taken.
+		/// - `review_period`, `work_period`: in blocks, bounded by the pallet's constants.
+		/// - `validator`: an account that may decide results besides the creator.
+		///
+		/// ## Events
+		///
+		/// [`Event::TaskCreated`], and [`Event::ValidatorSet`] when a validator is named.
+		///
+		/// ## Complexity
+		///
+		/// O(1), with the CID and metadata bounded.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_task(metadata.len() as u32))]
+		pub fn create_task(
+			origin: OriginFor<T>,
+			kind: TaskKind,
+			policy: ValidationPolicy,
+			bundle: RawContentRef,
+			metadata: Vec<u8>,
+			reward: BalanceOf<T>,
+			slots: u32,
+			deadline: BlockNumberFor<T>,
+			review_period: BlockNumberFor<T>,
+			work_period: BlockNumberFor<T>,
+			validator: Option<T::AccountId>,
+		) -> DispatchResult {
+			let creator = ensure_signed(origin)?;
+			let spec = TaskSpec {
+				kind,
+				policy,
+				bundle,
+				metadata,
+				reward,
+				slots,
+				deadline,
+				review_period,
+				work_period,
+				validator,
+			};
+			Self::do_create_task(creator, spec).map(|_| ())
+		}
+
+		/// Name or remove the validator of an open task.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the task's creator.
+		///
+		/// ## Events
+		///
+		/// [`Event::ValidatorSet`].
+		///
+		/// ## Complexity
+		///
+		/// O(1).
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::set_validator())]
+		pub fn set_validator(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			validator: Option<T::AccountId>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_validator(who, task_id, validator)
+		}
+
+		/// Take a free slot of an open task.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: any account but the task's creator and validator.
+		///
+		/// ## Details
+		///
+		/// Refused after the deadline, when every slot is taken, to a worker that already has or
+		/// had a slot, and to a worker whose result was rejected or whose slot was released.
+		///
+		/// ## Events
+		///
+		/// [`Event::TaskAssigned`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`) to append to the bounded list of live workers.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::assign_task())]
+		pub fn assign_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			Self::do_assign_task(worker, task_id)
+		}
+
+		/// Submit the result for one's slot, before the deadline.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the assigned worker.
+		///
+		/// ## Details
+		///
+		/// Under `AutoAccept` the result is accepted and paid at once. A CID already submitted
+		/// to the task is refused.
+		///
+		/// ## Events
+		///
+		/// [`Event::ResultSubmitted`]; under `AutoAccept` also [`Event::ResultAccepted`] and
+		/// [`Event::RewardPaid`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`) under `AutoAccept` (the worker leaves the live list), O(1) otherwise.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::submit_result())]
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			result: RawContentRef,
+		) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			Self::do_submit_result(worker, task_id, result)
+		}
+
+		/// Accept a worker's result and pay it exactly the reward.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the creator or the task's validator.
+		///
+		/// ## Events
+		///
+		/// [`Event::ResultAccepted`], [`Event::RewardPaid`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`).
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::accept_result())]
+		pub fn accept_result(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			worker: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_accept_result(who, task_id, worker)
+		}
+
+		/// Reject a worker's result with a reason; its slot is free for someone else and the
+		/// worker cannot take the task again.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the creator or the task's validator.
+		///
+		/// ## Events
+		///
+		/// [`Event::ResultRejected`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`).
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::reject_result(reason.len() as u32))]
+		pub fn reject_result(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			worker: T::AccountId,
+			reason: Vec<u8>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_reject_result(who, task_id, worker, reason)
+		}
+
+		/// Get paid for one's result when the review period after its submission has passed
+		/// without a decision.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the worker whose result awaits review.
+		///
+		/// ## Events
+		///
+		/// [`Event::ResultAccepted`] (with no reviewer), [`Event::RewardPaid`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`).
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::claim_reward())]
+		pub fn claim_reward(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			Self::do_claim_reward(worker, task_id)
+		}
+
+		/// Free a slot whose worker did not submit within the task's work period.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: anyone.
+		///
+		/// ## Events
+		///
+		/// [`Event::AssignmentReleased`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::release_assignment())]
+		pub fn release_assignment(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			worker: T::AccountId,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_release_assignment(task_id, worker)
+		}
+
+		/// Cancel a task that has no result awaiting review; unsubmitted assignments end and the
+		/// whole escrow goes back to the creator.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the task's creator.
+		///
+		/// ## Events
+		///
+		/// [`Event::TaskCancelled`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`): charged at the bound, refunded to the live assignments ended.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::cancel_task(T::MaxSlots::get()))]
+		pub fn cancel_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let ended = Self::do_cancel_task(who, task_id)?;
+			Ok(Some(T::WeightInfo::cancel_task(ended)).into())
+		}
+
+		/// Close a task after its deadline: pay the results whose review period has passed, end
+		/// the unsubmitted assignments and return the rest of the escrow to the creator.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: anyone.
+		///
+		/// ## Details
+		///
+		/// Refused while a result awaits review within its review period.
+		///
+		/// ## Events
+		///
+		/// [`Event::RewardPaid`] for each result paid, then [`Event::TaskClosed`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`): charged at the bound, refunded to the live assignments ended.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::close_task(T::MaxSlots::get()))]
+		pub fn close_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let ended = Self::do_close_task(who, task_id)?;
+			Ok(Some(T::WeightInfo::close_task(ended)).into())
+		}
+
+		/// Record the federated model of a task.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the creator or the task's validator.
+		///
+		/// ## Details
+		///
+		/// Allowed on open and closed tasks; a later call replaces the model.
+		///
+		/// ## Events
+		///
+		/// [`Event::ModelPublished`].
+		///
+		/// ## Complexity
+		///
+		/// O(1).
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::publish_model())]
+		pub fn publish_model(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			model: RawContentRef,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_model(who, task_id, model)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+//! Checks of the runtime's configuration.
+
+use super::*;
+use frame::testing_prelude::*;
+
+fn dev_genesis() -> TestState {
+	let mut storage = frame_system::GenesisConfig::<Runtime>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Runtime> {
+		balances: Sr25519Keyring::iter()
+			.map(|a| (a.to_account_id(), genesis_config_presets::DEV_ENDOWMENT))
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	storage.into()
+}
+
+#[test]
+fn integrity_tests_pass() {
+	dev_genesis().execute_with(|| {
+		<AllPalletsWithSystem as IntegrityTest>::integrity_test();
+	});
+}
+
+#[test]
+fn development_preset_funds_dev_accounts_and_names_alice_sudo() {
+	let preset = genesis_config_presets::get_preset(&PresetId::from("development")).unwrap();
+	let json: serde_json::Value = serde_json::from_slice(&preset).unwrap();
+	let balances = json["balances"]["balances"].as_array().unwrap();
+	assert!(balances.len() >= 6, "Alice .. Ferdie funded");
+	assert!(json["sudo"]["key"].is_string());
+	assert!(genesis_config_presets::get_preset(&PresetId::from("nope")).is_none());
+}
+
+#[test]
+fn minimum_reward_is_at_least_existential_deposit() {
+	use pallet_decentralml::Config as _;
+	let min: u128 = <Runtime as pallet_decentralml::Config>::MinimumReward::get();
+	assert!(min >= currency::EXISTENTIAL_DEPOSIT);
+}
+
+#[test]
+fn every_call_weight_has_a_proof_size() {
+	use pallet_decentralml::WeightInfo;
+	type W = pallet_decentralml::weights::SubstrateWeight<Runtime>;
+	for weight in [
+		W::create_task(0),
+		W::set_validator(),
+		W::assign_task(),
+		W::submit_result(),
+		W::accept_result(),
+		W::reject_result(0),
+		W::claim_reward(),
+		W::release_assignment(),
+		W::cancel_task(64),
+		W::close_task(64),
+		W::publish_model(),
+	] {
+		assert!(weight.ref_time() > 0 && weight.proof_size() > 0, "{weight:?}");
+		// A call must fit comfortably in a block.
+		let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+		assert!(weight.all_lt(max / 10), "{weight:?} is more than a tenth of a block");
+	}
+}
