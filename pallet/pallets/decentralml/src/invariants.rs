@@ -2,7 +2,7 @@
 
 use super::*;
 use alloc::collections::btree_map::BTreeMap;
-use frame::{prelude::*, try_runtime::TryRuntimeError};
+use frame::{deps::sp_runtime::TryRuntimeError, prelude::*};
 
 impl<T: Config> Pallet<T> {
 	/// Check every invariant listed in the crate docs.

@@ -1,1 +1,11 @@
-mod mock;
+//! Tests of `pallet-decentralml`. Every test runs through `ExtBuilder::build_and_execute`, which
+//! checks the pallet's invariants afterwards.
+
+mod assign;
+mod close;
+mod create;
+pub(crate) mod mock;
+mod review;
+mod sequences;
+mod submit;
+pub(crate) mod utils;
