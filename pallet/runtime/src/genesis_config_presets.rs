@@ -26,8 +26,8 @@ pub fn development_config_genesis() -> Value {
 /// The preset named `id`, as JSON bytes.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
-		sp_genesis_builder::DEV_RUNTIME_PRESET | sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET =>
-			development_config_genesis(),
+		sp_genesis_builder::DEV_RUNTIME_PRESET
+		| sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => development_config_genesis(),
 		_ => return None,
 	};
 	Some(

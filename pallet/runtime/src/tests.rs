@@ -1,7 +1,7 @@
 //! Checks of the runtime's configuration.
 
 use super::*;
-use frame::testing_prelude::*;
+use frame::{testing_prelude::*, traits::IntegrityTest};
 
 fn dev_genesis() -> TestState {
 	let mut storage = frame_system::GenesisConfig::<Runtime>::default().build_storage().unwrap();
@@ -35,9 +35,8 @@ fn development_preset_funds_dev_accounts_and_names_alice_sudo() {
 
 #[test]
 fn minimum_reward_is_at_least_existential_deposit() {
-	use pallet_decentralml::Config as _;
-	let min: u128 = <Runtime as pallet_decentralml::Config>::MinimumReward::get();
-	assert!(min >= currency::EXISTENTIAL_DEPOSIT);
+	let min: u128 = <<Runtime as pallet_decentralml::Config>::MinimumReward as Get<u128>>::get();
+	assert!(min >= crate::currency::EXISTENTIAL_DEPOSIT);
 }
 
 #[test]
@@ -59,7 +58,10 @@ fn every_call_weight_has_a_proof_size() {
 	] {
 		assert!(weight.ref_time() > 0 && weight.proof_size() > 0, "{weight:?}");
 		// A call must fit comfortably in a block.
-		let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+		let max = <<Runtime as frame_system::Config>::BlockWeights as Get<
+			frame_system::limits::BlockWeights,
+		>>::get()
+		.max_block;
 		assert!(weight.all_lt(max / 10), "{weight:?} is more than a tenth of a block");
 	}
 }

@@ -26,7 +26,10 @@ impl<T: Config> Pallet<T> {
 		Ok(ContentRef { cid, sha256: raw.sha256, size: raw.size })
 	}
 
-	pub(crate) fn do_create_task(creator: T::AccountId, spec: TaskSpec<T>) -> Result<TaskId, DispatchError> {
+	pub(crate) fn do_create_task(
+		creator: T::AccountId,
+		spec: TaskSpec<T>,
+	) -> Result<TaskId, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(spec.reward >= T::MinimumReward::get(), Error::<T>::RewardTooLow);
 		ensure!(spec.slots > 0, Error::<T>::ZeroSlots);
@@ -121,8 +124,9 @@ impl<T: Config> Pallet<T> {
 			ensure!(!task.is_reviewer(&worker), Error::<T>::OwnTask);
 			match Assignments::<T>::get(task_id, &worker) {
 				None => {},
-				Some(Assignment::Rejected) | Some(Assignment::Released) =>
-					return Err(Error::<T>::WorkerBarred.into()),
+				Some(Assignment::Rejected) | Some(Assignment::Released) => {
+					return Err(Error::<T>::WorkerBarred.into())
+				},
 				Some(_) => return Err(Error::<T>::AlreadyAssigned.into()),
 			}
 			ensure!(task.free_slots() > 0, Error::<T>::NoFreeSlot);
@@ -145,8 +149,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
 		match Assignments::<T>::get(task_id, &worker) {
 			Some(Assignment::Assigned { .. }) => {},
-			None | Some(Assignment::Rejected) | Some(Assignment::Released) =>
-				return Err(Error::<T>::NotAssigned.into()),
+			None | Some(Assignment::Rejected) | Some(Assignment::Released) => {
+				return Err(Error::<T>::NotAssigned.into())
+			},
 			Some(_) => return Err(Error::<T>::AlreadySubmitted.into()),
 		}
 		ensure!(now < task.deadline, Error::<T>::DeadlinePassed);
@@ -247,10 +252,7 @@ impl<T: Config> Pallet<T> {
 			Some(Assignment::Submitted { .. }) => return Err(Error::<T>::AlreadySubmitted.into()),
 			_ => return Err(Error::<T>::NotAssigned.into()),
 		};
-		ensure!(
-			now >= assigned_at.saturating_add(task.work_period),
-			Error::<T>::WorkPeriodNotOver
-		);
+		ensure!(now >= assigned_at.saturating_add(task.work_period), Error::<T>::WorkPeriodNotOver);
 		task.assigned.saturating_dec();
 		Assignments::<T>::insert(task_id, &worker, Assignment::Released);
 		Self::remove_live_worker(task_id, &worker);
@@ -337,7 +339,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Move exactly `reward` from the creator's hold to `worker` and mark the result paid.
-	fn pay_assignment(task_id: TaskId, task: &mut TaskOf<T>, worker: &T::AccountId) -> DispatchResult {
+	fn pay_assignment(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		worker: &T::AccountId,
+	) -> DispatchResult {
 		let amount = task.reward;
 		T::Currency::transfer_on_hold(
 			&HoldReason::TaskEscrow.into(),

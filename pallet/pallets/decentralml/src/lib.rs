@@ -86,6 +86,8 @@ pub mod weights;
 
 use polkadot_sdk::polkadot_sdk_frame as frame;
 
+// `create_task` takes each task parameter as its own argument, as explorers display them.
+#[allow(clippy::too_many_arguments)]
 #[frame::pallet]
 pub mod pallet {
 	use super::*;
@@ -104,7 +106,8 @@ pub mod pallet {
 	#[pallet::config]
 	pub trait Config: polkadot_sdk::frame_system::Config {
 		/// The currency rewards are paid in; escrow is held with [`HoldReason::TaskEscrow`].
-		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+		type Currency: fungible::Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 
 		/// The overarching hold reason.
 		type RuntimeHoldReason: From<HoldReason>;
@@ -388,7 +391,9 @@ pub mod pallet {
 		}
 
 		#[cfg(feature = "try-runtime")]
-		fn try_state(_n: BlockNumberFor<T>) -> Result<(), frame::deps::sp_runtime::TryRuntimeError> {
+		fn try_state(
+			_n: BlockNumberFor<T>,
+		) -> Result<(), frame::deps::sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
 		}
 	}

@@ -28,7 +28,16 @@ pub type AssignmentOf<T> = Assignment<BlockNumberFor<T>, <T as Config>::MaxCidLe
 
 /// What kind of work a task asks for.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum TaskKind {
 	/// Train the task's model on the contributor's own data; the result is a set of weights.
@@ -41,7 +50,16 @@ pub enum TaskKind {
 
 /// How results are decided.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum ValidationPolicy {
 	/// Every submitted result is accepted and paid when it is submitted.
@@ -88,7 +106,16 @@ pub struct ContentRef<MaxCidLen: Get<u32>> {
 
 /// Where a task is in its life.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum TaskStatus {
 	/// Takes assignments and results until the deadline; results are reviewed until closed.
@@ -112,6 +139,8 @@ pub enum TaskStatus {
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxCidLen, MaxMetadataLen))]
+// The `*NoBound` derives repeat the parameters' bounds in their where clauses.
+#[allow(clippy::multiple_bound_locations)]
 pub struct TaskInfo<
 	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
 	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
@@ -193,6 +222,7 @@ where
 	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxCidLen))]
+#[allow(clippy::multiple_bound_locations)]
 pub enum Assignment<BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug, MaxCidLen: Get<u32>> {
 	/// Holds a slot and has not submitted yet.
 	Assigned {

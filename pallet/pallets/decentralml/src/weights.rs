@@ -13,8 +13,7 @@
 use crate::{Assignments, Config, LiveWorkers, NextTaskId, SubmittedCids, Tasks};
 use core::marker::PhantomData;
 use polkadot_sdk::polkadot_sdk_frame::{
-	deps::frame_support::traits::StorageInfoTrait,
-	weights_prelude::*,
+	deps::frame_support::traits::StorageInfoTrait, weights_prelude::*,
 };
 
 /// Weight functions needed for `pallet_decentralml`.
@@ -89,11 +88,12 @@ impl<T: Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_result() -> Weight {
 		Weight::from_parts(
 			75_000_000,
-			map_proof::<Tasks<T>>() +
-				map_proof::<Assignments<T>>() +
-				map_proof::<SubmittedCids<T>>() +
-				map_proof::<LiveWorkers<T>>() +
-				HOLDS_PROOF + 2 * ACCOUNT_PROOF,
+			map_proof::<Tasks<T>>()
+				+ map_proof::<Assignments<T>>()
+				+ map_proof::<SubmittedCids<T>>()
+				+ map_proof::<LiveWorkers<T>>()
+				+ HOLDS_PROOF
+				+ 2 * ACCOUNT_PROOF,
 		)
 		.saturating_add(T::DbWeight::get().reads(7_u64))
 		.saturating_add(T::DbWeight::get().writes(7_u64))
@@ -106,10 +106,11 @@ impl<T: Config> WeightInfo for SubstrateWeight<T> {
 	fn accept_result() -> Weight {
 		Weight::from_parts(
 			60_000_000,
-			map_proof::<Tasks<T>>() +
-				map_proof::<Assignments<T>>() +
-				map_proof::<LiveWorkers<T>>() +
-				HOLDS_PROOF + 2 * ACCOUNT_PROOF,
+			map_proof::<Tasks<T>>()
+				+ map_proof::<Assignments<T>>()
+				+ map_proof::<LiveWorkers<T>>()
+				+ HOLDS_PROOF
+				+ 2 * ACCOUNT_PROOF,
 		)
 		.saturating_add(T::DbWeight::get().reads(6_u64))
 		.saturating_add(T::DbWeight::get().writes(6_u64))

@@ -1,7 +1,7 @@
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::polkadot_sdk_frame as frame;
 use frame::testing_prelude::*;
+use polkadot_sdk::polkadot_sdk_frame as frame;
 
 #[test]
 fn assign_task_works() {
@@ -36,8 +36,14 @@ fn assign_task_twice_fails() {
 fn assign_task_own_task_fails() {
 	ExtBuilder::build_and_execute(|| {
 		let id = create_with(NewTask { validator: Some(EVE), ..Default::default() });
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(ALICE), id), Error::<Test>::OwnTask);
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(EVE), id), Error::<Test>::OwnTask);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::OwnTask
+		);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(EVE), id),
+			Error::<Test>::OwnTask
+		);
 	});
 }
 
@@ -47,7 +53,10 @@ fn assign_task_when_full_fails() {
 		let id = create_default();
 		assign(id, BOB);
 		assign(id, CHARLIE);
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(DAVE), id), Error::<Test>::NoFreeSlot);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(DAVE), id),
+			Error::<Test>::NoFreeSlot
+		);
 	});
 }
 
@@ -68,7 +77,10 @@ fn assign_task_after_deadline_fails() {
 #[test]
 fn assign_task_unknown_task_fails() {
 	ExtBuilder::build_and_execute(|| {
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(BOB), 7), Error::<Test>::UnknownTask);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(BOB), 7),
+			Error::<Test>::UnknownTask
+		);
 		assert_noop!(Decentralml::assign_task(RuntimeOrigin::none(), 0), BadOrigin);
 	});
 }
@@ -79,7 +91,12 @@ fn assign_task_after_reject_is_barred() {
 		let id = create_default();
 		assign(id, BOB);
 		submit(id, BOB, "r1");
-		assert_ok!(Decentralml::reject_result(RuntimeOrigin::signed(ALICE), id, BOB, b"bad".to_vec()));
+		assert_ok!(Decentralml::reject_result(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			BOB,
+			b"bad".to_vec()
+		));
 		assert_noop!(
 			Decentralml::assign_task(RuntimeOrigin::signed(BOB), id),
 			Error::<Test>::WorkerBarred
@@ -123,7 +140,10 @@ fn assign_task_on_ended_task_fails() {
 	ExtBuilder::build_and_execute(|| {
 		let id = create_default();
 		assert_ok!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id));
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(BOB), id), Error::<Test>::TaskNotOpen);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::TaskNotOpen
+		);
 	});
 }
 
@@ -134,7 +154,10 @@ fn paid_slots_are_not_reassigned() {
 		assign(id, BOB);
 		submit(id, BOB, "r1");
 		assert_ok!(Decentralml::accept_result(RuntimeOrigin::signed(ALICE), id, BOB));
-		assert_noop!(Decentralml::assign_task(RuntimeOrigin::signed(CHARLIE), id), Error::<Test>::NoFreeSlot);
+		assert_noop!(
+			Decentralml::assign_task(RuntimeOrigin::signed(CHARLIE), id),
+			Error::<Test>::NoFreeSlot
+		);
 	});
 }
 

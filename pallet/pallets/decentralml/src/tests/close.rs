@@ -1,7 +1,7 @@
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::polkadot_sdk_frame as frame;
 use frame::testing_prelude::*;
+use polkadot_sdk::polkadot_sdk_frame as frame;
 
 #[test]
 fn cancel_task_works() {
@@ -40,10 +40,19 @@ fn cancel_task_after_payments_returns_the_rest() {
 fn cancel_task_validation_works() {
 	ExtBuilder::build_and_execute(|| {
 		let id = create_with(NewTask { validator: Some(FERDIE), ..Default::default() });
-		assert_noop!(Decentralml::cancel_task(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotCreator);
+		assert_noop!(
+			Decentralml::cancel_task(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotCreator
+		);
 		// A validator may decide results but not end the task.
-		assert_noop!(Decentralml::cancel_task(RuntimeOrigin::signed(FERDIE), id), Error::<Test>::NotCreator);
-		assert_noop!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), 4), Error::<Test>::UnknownTask);
+		assert_noop!(
+			Decentralml::cancel_task(RuntimeOrigin::signed(FERDIE), id),
+			Error::<Test>::NotCreator
+		);
+		assert_noop!(
+			Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), 4),
+			Error::<Test>::UnknownTask
+		);
 		assign(id, BOB);
 		submit(id, BOB, "b");
 		assert_noop!(
@@ -58,7 +67,10 @@ fn cancel_task_validation_works() {
 		);
 		assert_ok!(Decentralml::reject_result(RuntimeOrigin::signed(ALICE), id, BOB, vec![]));
 		assert_ok!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id));
-		assert_noop!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id), Error::<Test>::TaskNotOpen);
+		assert_noop!(
+			Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::TaskNotOpen
+		);
 	});
 }
 
@@ -110,10 +122,8 @@ fn close_task_pays_results_past_their_review_period() {
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(free(ALICE), ENDOWMENT - 2 * REWARD);
 		assert_eq!(task(id).paid, 2);
-		let paid: Vec<_> = events()
-			.into_iter()
-			.filter(|e| matches!(e, Event::RewardPaid { .. }))
-			.collect();
+		let paid: Vec<_> =
+			events().into_iter().filter(|e| matches!(e, Event::RewardPaid { .. })).collect();
 		assert_eq!(paid.len(), 2);
 	});
 }
@@ -145,11 +155,17 @@ fn close_task_validation_works() {
 			Decentralml::close_task(RuntimeOrigin::signed(EVE), id),
 			Error::<Test>::DeadlineNotReached
 		);
-		assert_noop!(Decentralml::close_task(RuntimeOrigin::signed(EVE), 3), Error::<Test>::UnknownTask);
+		assert_noop!(
+			Decentralml::close_task(RuntimeOrigin::signed(EVE), 3),
+			Error::<Test>::UnknownTask
+		);
 		assert_noop!(Decentralml::close_task(RuntimeOrigin::none(), id), BadOrigin);
 		go_to_block(DEADLINE);
 		assert_ok!(Decentralml::close_task(RuntimeOrigin::signed(EVE), id));
-		assert_noop!(Decentralml::close_task(RuntimeOrigin::signed(EVE), id), Error::<Test>::TaskNotOpen);
+		assert_noop!(
+			Decentralml::close_task(RuntimeOrigin::signed(EVE), id),
+			Error::<Test>::TaskNotOpen
+		);
 		assert_eq!(free(ALICE), ENDOWMENT);
 	});
 }

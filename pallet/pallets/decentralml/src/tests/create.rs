@@ -1,7 +1,7 @@
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::polkadot_sdk_frame as frame;
 use frame::testing_prelude::*;
+use polkadot_sdk::polkadot_sdk_frame as frame;
 
 #[test]
 fn create_task_works() {
@@ -64,7 +64,10 @@ fn create_task_ids_are_sequential() {
 		assert_eq!(create_default(), 0);
 		assert_eq!(create_default(), 1);
 		assert_eq!(create_with(NewTask { slots: 1, ..Default::default() }), 2);
-		assert_eq!(held(ALICE), 2 * NewTask::default().escrow() + NewTask { slots: 1, ..Default::default() }.escrow());
+		assert_eq!(
+			held(ALICE),
+			2 * NewTask::default().escrow() + NewTask { slots: 1, ..Default::default() }.escrow()
+		);
 	});
 }
 
@@ -84,7 +87,10 @@ fn create_task_validation_works() {
 		go_to_block(10);
 		let cases: Vec<(NewTask, Error<Test>)> = vec![
 			(NewTask { reward: 0, ..Default::default() }, Error::RewardTooLow),
-			(NewTask { reward: EXISTENTIAL_DEPOSIT - 1, ..Default::default() }, Error::RewardTooLow),
+			(
+				NewTask { reward: EXISTENTIAL_DEPOSIT - 1, ..Default::default() },
+				Error::RewardTooLow,
+			),
 			(NewTask { slots: 0, ..Default::default() }, Error::ZeroSlots),
 			(NewTask { slots: MAX_SLOTS + 1, ..Default::default() }, Error::TooManySlots),
 			(NewTask { deadline: 10, ..Default::default() }, Error::DeadlineInPast),
@@ -143,7 +149,11 @@ fn create_task_accepts_the_bounds() {
 			review_period: MAX_REVIEW_PERIOD,
 			work_period: MAX_WORK_PERIOD,
 			metadata: vec![0; MAX_METADATA_LEN as usize],
-			bundle: RawContentRef { cid: vec![b'a'; MAX_CID_LEN as usize], sha256: [1; 32], size: 0 },
+			bundle: RawContentRef {
+				cid: vec![b'a'; MAX_CID_LEN as usize],
+				sha256: [1; 32],
+				size: 0,
+			},
 			deadline: 2,
 			..Default::default()
 		};
@@ -157,7 +167,10 @@ fn create_task_accepts_the_bounds() {
 fn create_task_minimum_reward_is_configurable() {
 	ExtBuilder::build_and_execute(|| {
 		MinimumReward::set(500);
-		assert_noop!(NewTask { reward: 499, ..Default::default() }.create(ALICE), Error::<Test>::RewardTooLow);
+		assert_noop!(
+			NewTask { reward: 499, ..Default::default() }.create(ALICE),
+			Error::<Test>::RewardTooLow
+		);
 		assert_ok!(NewTask { reward: 500, ..Default::default() }.create(ALICE));
 		MinimumReward::set(EXISTENTIAL_DEPOSIT);
 	});

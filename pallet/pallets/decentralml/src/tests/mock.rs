@@ -1,8 +1,8 @@
 //! A test runtime with the real balances pallet.
 
 use crate as pallet_decentralml;
-use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 use frame::testing_prelude::*;
+use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 
 pub type AccountId = u64;
 pub type Balance = u128;

@@ -1,7 +1,7 @@
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::polkadot_sdk_frame as frame;
 use frame::testing_prelude::*;
+use polkadot_sdk::polkadot_sdk_frame as frame;
 
 fn submitted_task() -> TaskId {
 	let id = create_with(NewTask { validator: Some(FERDIE), ..Default::default() });

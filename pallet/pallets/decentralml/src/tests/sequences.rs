@@ -2,8 +2,8 @@
 
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 use frame::testing_prelude::*;
+use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 
 /// A small deterministic generator (xorshift64*), so failures replay from their seed.
 struct Rng(u64);
@@ -68,14 +68,17 @@ fn random_step(rng: &mut Rng, cids: &mut u64) -> (&'static str, DispatchResult) 
 			("submit_result", Decentralml::submit_result(origin, task_id, result))
 		},
 		6 => ("accept_result", Decentralml::accept_result(origin, task_id, other)),
-		7 => (
-			"reject_result",
-			Decentralml::reject_result(origin, task_id, other, b"no".to_vec()),
-		),
+		7 => ("reject_result", Decentralml::reject_result(origin, task_id, other, b"no".to_vec())),
 		8 => ("claim_reward", Decentralml::claim_reward(origin, task_id)),
 		9 => ("release_assignment", Decentralml::release_assignment(origin, task_id, other)),
-		10 => ("cancel_task", Decentralml::cancel_task(origin, task_id).map(|_| ()).map_err(|e| e.error)),
-		11 => ("close_task", Decentralml::close_task(origin, task_id).map(|_| ()).map_err(|e| e.error)),
+		10 => (
+			"cancel_task",
+			Decentralml::cancel_task(origin, task_id).map(|_| ()).map_err(|e| e.error),
+		),
+		11 => (
+			"close_task",
+			Decentralml::close_task(origin, task_id).map(|_| ()).map_err(|e| e.error),
+		),
 		_ => {
 			let jump = rng.pick(&[1, 1, 2, 5, 11, 30]);
 			go_to_block(System::block_number() + jump);

@@ -1,7 +1,7 @@
 use super::{mock::*, utils::*};
 use crate::*;
-use polkadot_sdk::polkadot_sdk_frame as frame;
 use frame::testing_prelude::*;
+use polkadot_sdk::polkadot_sdk_frame as frame;
 
 #[test]
 fn submit_result_works() {

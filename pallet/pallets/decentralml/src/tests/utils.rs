@@ -2,8 +2,8 @@
 
 use super::mock::*;
 use crate::*;
-use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 use frame::testing_prelude::*;
+use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 
 pub const REWARD: Balance = 100;
 pub const DEADLINE: u64 = 50;
