@@ -10,6 +10,7 @@ Every error the library raises derives from `DecentralMLError`::
         IpfsUnavailable      the IPFS daemon's RPC API
       DevnetError            the local dev network could not be started or stopped
       ChainError             the chain refused or failed a request
+        TransactionRejected  the transaction pool refused a transaction (fees, nonce)
         ExtrinsicFailed      a transaction was included but its call failed
       StorageError           a bundle could not be stored, fetched or unpacked
         ContentNotFound      no content for a CID within the timeout
@@ -70,6 +71,10 @@ class DevnetError(DecentralMLError):
 
 class ChainError(DecentralMLError):
     """The chain refused or failed a request."""
+
+
+class TransactionRejected(ChainError):
+    """The chain refused a transaction before including it (e.g. it cannot pay its fee)."""
 
 
 class ExtrinsicFailed(ChainError):

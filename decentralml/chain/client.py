@@ -1,0 +1,182 @@
+"""A small chain client over substrate-interface: connect, sign, submit, read events and state."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from substrateinterface import Keypair, SubstrateInterface
+
+from decentralml.chain._errors import translate
+from decentralml.errors import ChainError, ExtrinsicFailed
+
+log = logging.getLogger(__name__)
+
+PALLET = "Decentralml"
+HOLD_REASON = {"Decentralml": "TaskEscrow"}
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """One event from a receipt: `pallet`, `name` and its named fields."""
+
+    pallet: str
+    name: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an included transaction did."""
+
+    extrinsic_hash: str
+    block_hash: str
+    fee: int
+    events: tuple[ChainEvent, ...]
+
+    def find(self, pallet: str, name: str) -> list[ChainEvent]:
+        """The events of this transaction named `pallet.name`, in order."""
+        return [e for e in self.events if e.pallet == pallet and e.name == name]
+
+
+def _to_event(record: Any) -> ChainEvent:
+    value = record.value.get("event", record.value)
+    attributes = value.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        attributes = {"value": attributes}
+    return ChainEvent(pallet=value["module_id"], name=value["event_id"], attributes=attributes)
+
+
+class ChainClient:
+    """A connection to a decentralml chain.
+
+    Use as a context manager; `close()` ends the websocket.
+    """
+
+    def __init__(self, url: str, *, substrate: SubstrateInterface | None = None) -> None:
+        self.url = url
+        if substrate is None:
+            with translate(url):
+                substrate = SubstrateInterface(url=url, auto_reconnect=False)
+        self._substrate = substrate
+
+    def __enter__(self) -> ChainClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._substrate.close()
+
+    @property
+    def substrate(self) -> SubstrateInterface:
+        """The underlying substrate-interface object, for what this client does not wrap."""
+        return self._substrate
+
+    @property
+    def ss58_format(self) -> int:
+        return int(self._substrate.ss58_format or 42)
+
+    def chain_name(self) -> str:
+        with translate(self.url):
+            return str(self._substrate.rpc_request("system_chain", [])["result"])
+
+    def block_number(self) -> int:
+        with translate(self.url):
+            header = self._substrate.rpc_request("chain_getHeader", [])["result"]
+        return int(header["number"], 16)
+
+    def constant(self, pallet: str, name: str) -> Any:
+        with translate(self.url):
+            value = self._substrate.get_constant(pallet, name)
+        if value is None:
+            raise ChainError(f"the chain has no constant {pallet}.{name}")
+        return value.value
+
+    def query(self, pallet: str, storage: str, params: list[Any] | None = None) -> Any:
+        """The decoded value of a storage item, or None when absent."""
+        with translate(self.url):
+            result = self._substrate.query(pallet, storage, params or [])
+        return result.value if result is not None else None
+
+    def free_balance(self, address: str) -> int:
+        account = self.query("System", "Account", [address])
+        return int(account["data"]["free"])
+
+    def held_balance(self, address: str, *, pallet: str = PALLET) -> int:
+        """What `pallet` holds from `address` under its hold reason."""
+        holds = self.query("Balances", "Holds", [address]) or []
+        total = 0
+        for hold in holds:
+            reason = hold["id"]
+            if isinstance(reason, dict) and reason.get(pallet) == HOLD_REASON.get(pallet):
+                total += int(hold["amount"])
+        return total
+
+    def submit(
+        self,
+        signer: Keypair,
+        pallet: str,
+        call: str,
+        params: dict[str, Any],
+    ) -> Receipt:
+        """Sign, submit and wait for inclusion; raise `ExtrinsicFailed` if the call failed.
+
+        Raises
+        ------
+        ExtrinsicFailed
+            The transaction was included and its call failed (`name` is the pallet error).
+        TransactionRejected
+            The chain refused the transaction (e.g. it cannot pay the fee).
+        ChainUnavailable
+            The chain could not be reached.
+        """
+        with translate(self.url):
+            composed = self._substrate.compose_call(
+                call_module=pallet, call_function=call, call_params=params
+            )
+            extrinsic = self._substrate.create_signed_extrinsic(call=composed, keypair=signer)
+            receipt = self._substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
+            events = tuple(_to_event(r) for r in receipt.triggered_events)
+            success = receipt.is_success
+            error = receipt.error_message
+            fee = int(receipt.total_fee_amount or 0)
+        tx_hash = str(receipt.extrinsic_hash)
+        log.debug("%s.%s included in %s (fee %d)", pallet, call, receipt.block_hash, fee)
+        if not success:
+            raise self._failure(pallet, call, error, events, tx_hash)
+        return Receipt(
+            extrinsic_hash=tx_hash, block_hash=str(receipt.block_hash), fee=fee, events=events
+        )
+
+    def _failure(
+        self,
+        pallet: str,
+        call: str,
+        error: dict[str, Any] | None,
+        events: tuple[ChainEvent, ...],
+        tx_hash: str,
+    ) -> ExtrinsicFailed:
+        error = error or {}
+        name = error.get("name")
+        docs = error.get("docs")
+        doc_text = " ".join(docs) if isinstance(docs, list) else (docs or "")
+        error_pallet = self._error_pallet(events) if error.get("type") == "Module" else None
+        where = f"{error_pallet}.{name}" if error_pallet else str(name)
+        message = f"{pallet}.{call} failed: {where}" + (f" ({doc_text})" if doc_text else "")
+        return ExtrinsicFailed(
+            message, pallet=error_pallet, name=name, docs=doc_text or None, tx_hash=tx_hash
+        )
+
+    def _error_pallet(self, events: tuple[ChainEvent, ...]) -> str | None:
+        for event in events:
+            if event.pallet == "System" and event.name == "ExtrinsicFailed":
+                module = event.attributes.get("dispatch_error", {}).get("Module")
+                if isinstance(module, dict):
+                    index = module.get("index")
+                    for pallet in self._substrate.metadata.pallets:
+                        if pallet.value["index"] == index:
+                            return str(pallet.name)
+        return None
