@@ -7,6 +7,7 @@ on Chopsticks). Both start real processes on loopback, once per session.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +15,13 @@ import pytest
 
 pytest_plugins = ["tests.fixtures_kubo", "tests.fixtures_devnet"]
 
+# Read once: the autouse `clean_environ` fixture removes DECENTRALML_* variables during tests.
+REQUIRE_SERVICES = os.environ.get("DECENTRALML_REQUIRE_SERVICES") == "1"
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No DECENTRALML_* variable leaks in; the config file lives in the test's tmp dir."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("DECENTRALML_") and name not in (
             "DECENTRALML_CACHE_DIR",
@@ -37,14 +39,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     Integration tests skip with a reason when Node.js, Chopsticks or Kubo is missing; in CI
     those are installed first, so a skip there means something is broken.
     """
-    import os
-
     report = yield
-    if (
-        os.environ.get("DECENTRALML_REQUIRE_SERVICES") == "1"
-        and report.skipped
-        and item.get_closest_marker("integration") is not None
-    ):
+    if REQUIRE_SERVICES and report.skipped and item.get_closest_marker("integration") is not None:
         report.outcome = "failed"
         report.longrepr = f"integration test skipped but services are required: {report.longrepr}"
     return report
