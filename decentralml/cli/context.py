@@ -113,7 +113,7 @@ class MappedError(click.ClickException):
         super().__init__(exc.message)
         self.exc = exc
         self.as_json = as_json
-        self.exit_code = (
+        self.exit_code = (  # type: ignore[misc]  # click declares it on the class
             EXIT_UNAVAILABLE if isinstance(exc, ServiceUnavailable) else EXIT_FAILURE
         )
 
