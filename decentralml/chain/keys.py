@@ -35,7 +35,7 @@ def keypair_from_uri(uri: str, *, ss58_format: int = SS58_FORMAT) -> Keypair:
         return Keypair.create_from_mnemonic(
             text, ss58_format=ss58_format, crypto_type=KeypairType.SR25519
         )
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:
         # The secret itself must never appear in the message.
         raise AccountError(
             "not a valid account URI or mnemonic",

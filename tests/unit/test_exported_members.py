@@ -1,0 +1,33 @@
+"""The package's public surface is deliberate."""
+
+import decentralml
+
+
+def test_all_is_pinned() -> None:
+    assert set(decentralml.__all__) == {
+        "AccountError",
+        "ArchiveRefused",
+        "ChainError",
+        "ChainUnavailable",
+        "ConfigError",
+        "ContentNotFound",
+        "DecentralMLError",
+        "DigestMismatch",
+        "ExtrinsicFailed",
+        "IpfsUnavailable",
+        "ServiceUnavailable",
+        "StorageError",
+        "__version__",
+    }
+    for name in decentralml.__all__:
+        assert hasattr(decentralml, name)
+
+
+def test_every_error_derives_from_the_base() -> None:
+    from decentralml import errors
+
+    classes = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    assert len(classes) > 10
+    for cls in classes:
+        assert issubclass(cls, errors.DecentralMLError), cls
+        assert cls.__doc__, f"{cls.__name__} has no docstring"
