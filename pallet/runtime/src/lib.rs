@@ -127,6 +127,8 @@ impl frame_system::Config for Runtime {
 	type Block = Block;
 	type Version = Version;
 	type SS58Prefix = SS58Prefix;
+	// Charge storage access as the reference database does, so weights include it.
+	type DbWeight = weights::constants::RocksDbWeight;
 	type AccountData = pallet_balances::AccountData<interface::Balance>;
 }
 
