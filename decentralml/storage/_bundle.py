@@ -233,7 +233,10 @@ def _read_exact(entry: _Entry) -> Iterator[bytes]:
             raise changed
         remaining = entry.size
         while remaining:
-            chunk = fh.read(min(CHUNK, remaining))
+            try:
+                chunk = fh.read(min(CHUNK, remaining))
+            except OSError as exc:
+                raise StorageError(f"cannot read {entry.path}: {exc.strerror}") from exc
             if not chunk:
                 raise changed
             remaining -= len(chunk)

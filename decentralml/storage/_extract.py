@@ -169,7 +169,7 @@ def unpack_archive(
         `dest` has files and `force` is false.
     """
     limits = limits or Limits()
-    dest = Path(dest)
+    dest = Path(os.path.abspath(dest))
     check_destination(dest, force=force)
     with open(archive, "rb") as raw, _open_tar(raw) as tar:
         plan = _plan(tar, limits)

@@ -18,6 +18,8 @@ from decentralml.storage._types import (
     Limits,
     ProgressCallback,
     PullResult,
+    UnpackResult,
+    check_cid,
     normalise_sha256,
 )
 
@@ -56,7 +58,7 @@ class IpfsStore:
         self.close()
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the client's resources."""
         self._client.close()
 
     def version(self) -> str:
@@ -155,8 +157,9 @@ class IpfsStore:
         IpfsUnavailable
             The daemon cannot be reached.
         """
+        cid = check_cid(cid)
         expected = normalise_sha256(sha256)
-        dest = Path(dest)
+        dest = Path(os.path.abspath(dest))
         limit = self._size_limit(size)
         check_destination(dest, force=force)
         stat = self._client.stat(cid, timeout=self.timeout)
@@ -171,14 +174,42 @@ class IpfsStore:
                 size=stat.size,
                 limit=limit,
             )
+        try:
+            result, got, received = self._fetch_and_unpack(
+                cid, dest, expected, stat.size, limit, force, progress
+            )
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write the bundle under {dest.parent}: {exc.strerror or exc}",
+                hint="check free space and permissions of the destination",
+            ) from exc
+        return PullResult(
+            ref=ContentRef(cid=cid, sha256=got, size=received),
+            dest=dest,
+            files=result.files,
+            directories=result.directories,
+            links=result.links,
+            unpacked_bytes=result.unpacked_bytes,
+        )
+
+    def _fetch_and_unpack(
+        self,
+        cid: str,
+        dest: Path,
+        expected: str,
+        reported: int,
+        limit: int,
+        force: bool,
+        progress: ProgressCallback | None,
+    ) -> tuple[UnpackResult, str, int]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.download-", dir=dest.parent)
         try:
             with os.fdopen(fd, "wb") as out:
-                got, received = self._download(cid, out, limit, stat.size, progress)
-            if received != stat.size:
+                got, received = self._download(cid, out, limit, reported, progress)
+            if received != reported:
                 raise StorageError(
-                    f"download of {cid} stopped after {received} of {stat.size} bytes",
+                    f"download of {cid} stopped after {received} of {reported} bytes",
                     hint="try again; check the IPFS daemon's log if it persists",
                 )
             if got != expected:
@@ -188,17 +219,9 @@ class IpfsStore:
                     expected=expected,
                     got=got,
                 )
-            result = unpack_archive(tmp_name, dest, limits=self.limits, force=force)
+            return unpack_archive(tmp_name, dest, limits=self.limits, force=force), got, received
         finally:
             os.unlink(tmp_name)
-        return PullResult(
-            ref=ContentRef(cid=cid, sha256=got, size=received),
-            dest=dest,
-            files=result.files,
-            directories=result.directories,
-            links=result.links,
-            unpacked_bytes=result.unpacked_bytes,
-        )
 
     def _size_limit(self, size: int | None) -> int:
         if size is None:

@@ -17,6 +17,27 @@ MIB = 1024 * KIB
 GIB = 1024 * MIB
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_CID_RE = re.compile(
+    r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}"  # CIDv0, base58btc
+    r"|b[a-z2-7]{50,}"  # CIDv1, base32 (what Kubo prints)
+    r"|z[1-9A-HJ-NP-Za-km-z]{40,}"  # CIDv1, base58btc
+    r"|f[0-9a-f]{60,})$"  # CIDv1, base16
+)
+
+
+def check_cid(value: str) -> str:
+    """Return `value` stripped if it looks like a CID, or raise `StorageError`.
+
+    Only the shape is checked (CIDv0, or CIDv1 in base32, base58btc or base16); the daemon
+    decodes it. Paths (``/ipfs/...``, ``cid/sub``) are refused: a bundle is one file.
+    """
+    cid = value.strip()
+    if not _CID_RE.match(cid):
+        raise StorageError(
+            f"not a CID: {value!r}",
+            hint="give the bundle's CID as recorded on-chain, e.g. bafy... or Qm...",
+        )
+    return cid
 
 
 def normalise_sha256(value: str) -> str:

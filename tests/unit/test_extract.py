@@ -187,3 +187,14 @@ def test_destination_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "dest").write_text("")
     with pytest.raises(StorageError, match="not a directory"):
         unpack_archive(archive, tmp_path / "dest")
+
+
+def test_current_directory_as_destination(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DEST may be `.` (an empty working directory); temporary files go beside it."""
+    archive = _craft(tmp_path / "a.tar", _file("f.txt", b"here"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    unpack_archive(archive, ".")
+    assert (work / "f.txt").read_bytes() == b"here"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar", "work"]
