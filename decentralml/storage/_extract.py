@@ -23,6 +23,14 @@ from decentralml.errors import ArchiveRefused, DestinationNotEmpty, StorageError
 from decentralml.storage._types import MIB, Limits, UnpackResult
 
 _COPY_CHUNK = 8 * MIB
+MAX_EXTENDED_HEADER = 1 * MIB
+_EXTENDED = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
 
 
 def _refuse(entry: str, reason: str) -> ArchiveRefused:
@@ -119,6 +127,23 @@ class _Plan:
             )
 
 
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A `TarInfo` that refuses oversized PAX or GNU long-name headers before reading them.
+
+    `tarfile` reads such headers whole into memory; a crafted archive could otherwise make
+    it allocate up to the archive's size.
+    """
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED and self.size > MAX_EXTENDED_HEADER:
+            raise _refuse(
+                self.name,
+                f"extended header of {self.size} bytes (limit {MAX_EXTENDED_HEADER})",
+            )
+        member: tarfile.TarInfo = super()._proc_member(tar)  # type: ignore[misc]
+        return member
+
+
 def _is_empty_dir(path: Path) -> bool:
     with os.scandir(path) as it:
         return next(it, None) is None
@@ -194,7 +219,7 @@ def unpack_archive(
 
 def _open_tar(raw: BinaryIO) -> tarfile.TarFile:
     try:
-        return tarfile.open(fileobj=raw, mode="r:")
+        return tarfile.open(fileobj=raw, mode="r:", tarinfo=_BoundedTarInfo)
     except tarfile.TarError as exc:
         raise ArchiveRefused(
             f"not a bundle archive (uncompressed tar): {exc}",

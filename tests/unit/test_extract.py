@@ -198,3 +198,16 @@ def test_current_directory_as_destination(tmp_path: Path, monkeypatch: pytest.Mo
     unpack_archive(archive, ".")
     assert (work / "f.txt").read_bytes() == b"here"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar", "work"]
+
+
+def test_oversized_extended_header_is_refused_before_reading(tmp_path: Path) -> None:
+    """A PAX header of megabytes is refused instead of being read into memory."""
+    archive = tmp_path / "pax.tar"
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("f.txt")
+        info.pax_headers = {"comment": "x" * (2 * 1024 * 1024)}
+        tar.addfile(info, io.BytesIO(b""))
+    with pytest.raises(ArchiveRefused) as refused:
+        unpack_archive(archive, tmp_path / "dest")
+    assert "extended header" in refused.value.reason
+    assert not (tmp_path / "dest").exists()
