@@ -1,0 +1,50 @@
+"""A minimal JSON-RPC call over a websocket, for driving the local dev chain."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import websocket
+
+from decentralml.errors import ChainUnavailable, DevnetError
+
+_ids = itertools.count(1)
+
+
+def rpc_call(
+    url: str, method: str, params: list[Any] | None = None, *, timeout: float = 30.0
+) -> Any:
+    """Call `method` on the node at `url` and return its result.
+
+    Raises `ChainUnavailable` when the endpoint cannot be reached or stops answering, and
+    `DevnetError` when it answers with an error.
+    """
+    request_id = next(_ids)
+    request = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or []}
+    try:
+        conn = websocket.create_connection(url, timeout=timeout)
+    except (OSError, websocket.WebSocketException) as exc:
+        raise ChainUnavailable(
+            f"cannot reach the chain at {url}: {exc}",
+            address=url,
+            hint="is the devnet running? `decentralml devnet status` tells",
+        ) from exc
+    try:
+        conn.send(json.dumps(request))
+        while True:
+            message = json.loads(conn.recv())
+            if message.get("id") == request_id:
+                break
+    except (OSError, websocket.WebSocketException, ValueError) as exc:
+        raise ChainUnavailable(
+            f"the chain at {url} stopped answering during {method}: {exc}", address=url
+        ) from exc
+    finally:
+        conn.close()
+    if "error" in message:
+        error = message["error"]
+        detail = error.get("message", error) if isinstance(error, dict) else error
+        raise DevnetError(f"{method} failed on {url}: {detail}")
+    return message.get("result")

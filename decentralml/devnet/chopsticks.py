@@ -1,0 +1,383 @@
+"""Chopsticks, the dev chain: install it (pinned) into the cache directory, start and stop it.
+
+Chopsticks runs the runtime's wasm from the raw chain spec shipped in this package, in
+Instant block mode, on 127.0.0.1, with its state in a SQLite database file. It is started as
+``node <chopsticks.cjs> -c <config.yml>`` so that the pid we record is the process to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from decentralml.config import cache_dir
+from decentralml.devnet import _process
+from decentralml.devnet._rpc import rpc_call
+from decentralml.errors import ChainUnavailable, DevnetError
+
+logger = logging.getLogger(__name__)
+
+CHOPSTICKS_VERSION = "1.5.1"
+MIN_NODE_MAJOR = 20
+_PACKAGE = "@acala-network/chopsticks"
+_BIN = Path("node_modules") / "@acala-network" / "chopsticks" / "chopsticks.cjs"
+_LISTENING = re.compile(r"listening on \S*?://[^\s:]+:(\d+)", re.IGNORECASE)
+
+Log = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+def install_dir(version: str = CHOPSTICKS_VERSION) -> Path:
+    """Where Chopsticks `version` is (or will be) installed."""
+    return cache_dir() / "chopsticks" / version
+
+
+def find_node() -> Path:
+    """The ``node`` executable, checked to be recent enough for Chopsticks."""
+    found = shutil.which("node")
+    if found is None:
+        raise DevnetError(
+            "Node.js is not installed; the dev chain (Chopsticks) runs on it",
+            hint=f"install Node.js {MIN_NODE_MAJOR} or newer (with npm), then retry",
+        )
+    try:
+        out = subprocess.run(
+            [found, "--version"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DevnetError(f"cannot run {found} --version: {exc}") from exc
+    match = re.match(r"v(\d+)\.", out)
+    if match is None or int(match.group(1)) < MIN_NODE_MAJOR:
+        raise DevnetError(
+            f"Node.js {out or '(unknown version)'} at {found} is too old for Chopsticks",
+            hint=f"install Node.js {MIN_NODE_MAJOR} or newer",
+        )
+    return Path(found)
+
+
+def chopsticks_bin(*, install: bool = True, log: Log | None = None) -> Path:
+    """The path of Chopsticks' entry script, installing Chopsticks first when missing."""
+    script = install_dir() / _BIN
+    if script.is_file() and (install_dir() / ".complete").is_file():
+        return script
+    if not install:
+        raise DevnetError(
+            f"Chopsticks {CHOPSTICKS_VERSION} is not installed in {install_dir()}",
+            hint="`decentralml devnet up` installs it (or run scripts/install-chopsticks)",
+        )
+    return install_chopsticks(log=log)
+
+
+@contextlib.contextmanager
+def _install_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock so that two launchers do not install into the same place at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _npm_env() -> dict[str, str]:
+    env = dict(os.environ)
+    node = shutil.which("node")
+    # Debian's nodejs ships its headers in /usr/include/node; pointing node-gyp at them lets
+    # sqlite3 compile without downloading headers.
+    if (
+        node
+        and Path(node).resolve().parent == Path("/usr/bin")
+        and Path("/usr/include/node/common.gypi").is_file()
+        and "npm_config_nodedir" not in env
+    ):
+        env["npm_config_nodedir"] = "/usr"
+    env.setdefault("npm_config_update_notifier", "false")
+    return env
+
+
+def install_chopsticks(*, log: Log | None = None, timeout: float = 1800.0) -> Path:
+    """Install the pinned Chopsticks with ``npm ci`` from the lockfile shipped in this package.
+
+    Takes a few minutes (it compiles sqlite3, which the state database needs). Returns the
+    path of the entry script. The install happens in a temporary directory that is renamed
+    into place when complete, so an interrupted install leaves nothing half-done.
+    """
+    log = log or _silent
+    target = install_dir()
+    with _install_lock(target.parent / f".{CHOPSTICKS_VERSION}.lock"):
+        if (target / _BIN).is_file() and (target / ".complete").is_file():
+            return target / _BIN
+        node = find_node()
+        npm = shutil.which("npm")
+        if npm is None:
+            raise DevnetError(
+                "npm is not installed; it is needed once to install Chopsticks",
+                hint="install npm (it comes with Node.js), then retry",
+            )
+        work = Path(tempfile.mkdtemp(prefix=f".{CHOPSTICKS_VERSION}-", dir=target.parent))
+        try:
+            _copy_package_files(work)
+            install_log = work / "install.log"
+            log(
+                f"Installing Chopsticks {CHOPSTICKS_VERSION} into {target} "
+                "(first run only; a few minutes) ..."
+            )
+            started = time.monotonic()
+            _run_logged(
+                [npm, "ci", "--no-audit", "--no-fund", "--foreground-scripts"],
+                cwd=work,
+                log_path=install_log,
+                timeout=timeout,
+                env=_npm_env(),
+                what="npm ci (installing Chopsticks)",
+            )
+            _check_sqlite(node, work, install_log)
+            (work / ".complete").write_text(
+                json.dumps({"version": CHOPSTICKS_VERSION, "node": str(node)}) + "\n"
+            )
+            if target.exists():
+                shutil.rmtree(target)
+            work.rename(target)
+            log(f"Installed Chopsticks {CHOPSTICKS_VERSION} in {time.monotonic() - started:.0f} s.")
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+    return target / _BIN
+
+
+def _copy_package_files(work: Path) -> None:
+    data = resources.files("decentralml.devnet") / "data"
+    (work / "package.json").write_bytes((data / "chopsticks-package.json").read_bytes())
+    (work / "package-lock.json").write_bytes((data / "chopsticks-package-lock.json").read_bytes())
+
+
+def _run_logged(
+    argv: list[str],
+    *,
+    cwd: Path,
+    log_path: Path,
+    timeout: float,
+    env: dict[str, str],
+    what: str,
+) -> None:
+    with log_path.open("ab") as out:
+        try:
+            proc = subprocess.run(
+                argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DevnetError(f"{what} did not finish within {timeout:.0f} s") from exc
+        except OSError as exc:
+            raise DevnetError(f"cannot run {argv[0]}: {exc}") from exc
+    if proc.returncode != 0:
+        raise DevnetError(
+            f"{what} failed (exit {proc.returncode}); last lines of its log:\n"
+            + _process.tail(log_path),
+            hint="check network access to the npm registry and a C/C++ compiler for sqlite3",
+        )
+
+
+def _check_sqlite(node: Path, work: Path, install_log: Path) -> None:
+    """Chopsticks' ``--db`` needs the compiled sqlite3 module; build it if npm skipped it."""
+    probe = [str(node), "-e", "require('sqlite3')"]
+    if subprocess.run(probe, cwd=work, capture_output=True, timeout=60).returncode == 0:
+        return
+    npm = shutil.which("npm") or "npm"
+    _run_logged(
+        [npm, "rebuild", "sqlite3", "--foreground-scripts"],
+        cwd=work,
+        log_path=install_log,
+        timeout=1800,
+        env=_npm_env(),
+        what="npm rebuild sqlite3",
+    )
+    if subprocess.run(probe, cwd=work, capture_output=True, timeout=60).returncode != 0:
+        raise DevnetError(
+            "sqlite3 for Chopsticks did not build, so the devnet cannot keep its state",
+            hint=f"see {install_log}; install a C/C++ compiler, make and python3, then retry",
+        )
+
+
+@dataclass(frozen=True)
+class ChopsticksProcess:
+    """A running Chopsticks: its pid (with start time, against pid reuse), port and files."""
+
+    pid: int
+    start_time: int | None
+    port: int
+    url: str
+    log_path: Path
+    config_path: Path
+
+
+def write_config(
+    path: Path, *, genesis: Path, db: Path, port: int, resume: bool, host: str = _process.LOOPBACK
+) -> None:
+    """Write Chopsticks' config file (JSON, which is valid YAML)."""
+    config: dict[str, object] = {
+        "genesis": str(genesis),
+        "db": str(db),
+        "host": host,
+        "port": port,
+        "build-block-mode": "Instant",
+    }
+    if resume:
+        config["resume"] = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def start_chopsticks(
+    *,
+    genesis: Path,
+    db: Path,
+    port: int,
+    config_path: Path,
+    log_path: Path,
+    resume: bool,
+    timeout: float = 180.0,
+    log: Log | None = None,
+) -> ChopsticksProcess:
+    """Start Chopsticks detached, wait for its RPC to answer, and return the process.
+
+    Raises `DevnetError` when it exits, listens elsewhere, or does not answer in time; the
+    process is stopped in those cases.
+    """
+    log = log or _silent
+    script = chopsticks_bin(log=log)
+    node = find_node()
+    write_config(config_path, genesis=genesis, db=db, port=port, resume=resume)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    argv = [str(node), "--no-warnings", str(script), "-c", str(config_path)]
+    with log_path.open("ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting Chopsticks ===\n".encode())
+        out.flush()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=config_path.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "NO_COLOR": "1", "LOG_COMPACT": "true"},
+            )
+        except OSError as exc:
+            raise DevnetError(f"cannot start Chopsticks ({node}): {exc}") from exc
+    started = ChopsticksProcess(
+        pid=proc.pid,
+        start_time=_process.process_start_time(proc.pid),
+        port=port,
+        url=f"ws://{_process.LOOPBACK}:{port}",
+        log_path=log_path,
+        config_path=config_path,
+    )
+    try:
+        _wait_ready(proc, started, offset=offset, timeout=timeout)
+    except BaseException:
+        _process.terminate(proc.pid, timeout=10)
+        raise
+    return started
+
+
+def _wait_ready(
+    proc: subprocess.Popen[bytes], started: ChopsticksProcess, *, offset: int, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+
+    def listening_port() -> int | None:
+        try:
+            with started.log_path.open("rb") as fh:
+                fh.seek(offset)
+                text = fh.read().decode(errors="replace")
+        except OSError:
+            return None
+        match = _LISTENING.search(text)
+        return int(match.group(1)) if match else None
+
+    def failed(reason: str, hint: str) -> DevnetError:
+        return DevnetError(
+            f"Chopsticks {reason}; last lines of {started.log_path}:\n"
+            + _process.tail(started.log_path),
+            hint=hint,
+        )
+
+    while True:
+        port = listening_port()
+        if port is not None:
+            break
+        if proc.poll() is not None:
+            raise failed(
+                f"exited with code {proc.returncode} while starting",
+                "read the log above; `decentralml devnet up --fresh` starts from a new state",
+            )
+        if time.monotonic() >= deadline:
+            raise failed(f"did not start listening within {timeout:.0f} s", "see the log")
+        time.sleep(0.1)
+    if port != started.port:
+        raise DevnetError(
+            f"port {started.port} on {_process.LOOPBACK} was taken while the devnet started "
+            f"(Chopsticks moved to {port}, and was stopped)",
+            hint="stop what uses the port, or pick another with --port",
+        )
+    while True:
+        try:
+            rpc_call(started.url, "system_chain", timeout=5.0)
+            return
+        except ChainUnavailable:
+            if proc.poll() is not None:
+                raise failed(f"exited with code {proc.returncode}", "read the log above") from None
+            if time.monotonic() >= deadline:
+                raise failed(
+                    f"did not answer RPC at {started.url} within {timeout:.0f} s", "see the log"
+                ) from None
+            time.sleep(0.1)
+
+
+def stop_chopsticks(pid: int, *, start_time: int | None, timeout: float = 20.0) -> bool:
+    """Stop the Chopsticks process `pid` if it is still the one we started.
+
+    Returns True if it was running and has stopped.
+    """
+    if not _process.is_same_process(pid, start_time=start_time, marker="chopsticks"):
+        return False
+    return _process.terminate(pid, timeout=timeout)
+
+
+def main() -> int:
+    """``python -m decentralml.devnet.chopsticks``: install Chopsticks if missing."""
+    try:
+        path = chopsticks_bin(log=lambda message: print(message, file=sys.stderr))
+    except DevnetError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
