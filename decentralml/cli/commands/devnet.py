@@ -1,10 +1,212 @@
-"""`decentralml devnet` commands."""
+"""`decentralml devnet`: start, stop, inspect and advance the local dev network."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from decentralml.cli.context import AppContext, common_options
+from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
+from decentralml.devnet import network
+from decentralml.devnet._metadata import PALLET
+
+_PORT = click.IntRange(1, 65535)
 
 
 @click.group()
 def devnet() -> None:
-    """devnet commands."""
+    """Run a local dev chain (Chopsticks) and IPFS daemon (Kubo) on 127.0.0.1.
+
+    The chain runs the decentralml runtime shipped in this package, builds a block whenever a
+    transaction arrives, and keeps its state between `down` and `up`.
+    """
+
+
+@devnet.command()
+@click.option(
+    "--port", type=_PORT, default=DEFAULT_RPC_PORT, show_default=True, help="Chain RPC port."
+)
+@click.option(
+    "--ipfs-port",
+    type=_PORT,
+    default=DEFAULT_IPFS_API_PORT,
+    show_default=True,
+    help="IPFS (Kubo) RPC API port.",
+)
+@click.option(
+    "--ipfs-gateway-port",
+    type=_PORT,
+    default=DEFAULT_IPFS_GATEWAY_PORT,
+    show_default=True,
+    help="IPFS (Kubo) gateway port.",
+)
+@click.option("--fresh", is_flag=True, help="Discard the saved chain and IPFS state; start over.")
+@click.option("--no-ipfs", is_flag=True, help="Start the chain only.")
+@common_options
+def up(
+    app: AppContext, port: int, ipfs_port: int, ipfs_gateway_port: int, fresh: bool, no_ipfs: bool
+) -> None:
+    """Start the devnet, resuming its saved state (installs Chopsticks on first use)."""
+    result = network.up(
+        port=port,
+        ipfs=not no_ipfs,
+        ipfs_api_port=ipfs_port,
+        ipfs_gateway_port=ipfs_gateway_port,
+        fresh=fresh,
+        log=app.info,
+    )
+    state = result.state
+    ipfs = state.ipfs
+    payload: dict[str, Any] = {
+        "status": "already-running" if result.already_running else "started",
+        "resumed": result.resumed,
+        "url": state.chain.url,
+        "port": state.chain.port,
+        "pid": state.chain.pid,
+        "height": result.height,
+        "ipfs": None
+        if ipfs is None
+        else {"pid": ipfs.pid, "api_url": ipfs.api_url, "gateway_url": ipfs.gateway_url},
+        "data_dir": str(result.paths.root),
+        "db": state.chain.db,
+        "log": state.chain.log,
+        "seconds": round(result.seconds, 2),
+    }
+
+    def render(console: Console) -> None:
+        if result.already_running:
+            console.print(f"The devnet is already running at [bold]{state.chain.url}[/].")
+        else:
+            how = "resumed at" if result.resumed else "started from genesis,"
+            console.print(
+                f"Devnet {how} block #{result.height}: chain RPC [bold]{state.chain.url}[/] "
+                f"(pid {state.chain.pid}, {result.seconds:.1f} s)."
+            )
+        if ipfs is not None:
+            console.print(f"IPFS API [bold]{ipfs.api_url}[/], gateway {ipfs.gateway_url}.")
+        console.print(f"State in {result.paths.root}; chain log {state.chain.log}.")
+        if state.chain.port != DEFAULT_RPC_PORT:
+            console.print(f"Other commands need [bold]--url {state.chain.url}[/].")
+
+    app.emit("decentralml.devnet.up/v1", payload, render)
+
+
+@devnet.command()
+@common_options
+def down(app: AppContext) -> None:
+    """Stop the devnet that `up` started; its state is kept for the next `up`."""
+    result = network.down()
+    payload = {
+        "was_running": result.was_running,
+        "chain_stopped": result.chain_stopped,
+        "ipfs_stopped": result.ipfs_stopped,
+        "db": str(result.db),
+    }
+
+    def render(console: Console) -> None:
+        if not result.was_running and not result.ipfs_stopped:
+            console.print("The devnet is not running.")
+            return
+        stopped = ["chain"] if result.chain_stopped else []
+        stopped += ["IPFS"] if result.ipfs_stopped else []
+        console.print(f"Stopped the devnet ({' and '.join(stopped)}); state kept in {result.db}.")
+
+    app.emit("decentralml.devnet.down/v1", payload, render)
+
+
+@devnet.command()
+@common_options
+def status(app: AppContext) -> None:
+    """Show whether the devnet runs, its chain, block height and the marketplace pallet."""
+    result = network.status()
+    payload = _status_payload(result)
+
+    def render(console: Console) -> None:
+        if not result.running:
+            console.print("The devnet is not running. Start it with `decentralml devnet up`.")
+            return
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="dim")
+        table.add_column()
+        for label, value in _status_rows(payload):
+            table.add_row(label, value)
+        console.print(table)
+
+    app.emit("decentralml.devnet.status/v1", payload, render)
+
+
+def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
+    state, info = result.state, result.info
+    calls = info.pallets.get(PALLET, []) if info is not None else []
+    return {
+        "running": result.running,
+        "url": state.chain.url if state else None,
+        "pid": state.chain.pid if state else None,
+        "started_at": state.started_at if state else None,
+        "chain": info.chain if info else None,
+        "height": info.height if info else None,
+        "best_hash": info.best_hash if info else None,
+        "runtime": {"spec_name": info.spec_name, "spec_version": info.spec_version}
+        if info
+        else None,
+        "pallet": {"name": PALLET, "present": bool(info and info.pallet_present), "calls": calls},
+        "ipfs": {
+            "running": result.ipfs.running,
+            "pid": result.ipfs.pid,
+            "api_url": result.ipfs.api_url,
+            "gateway_url": result.ipfs.gateway_url,
+        },
+        "data_dir": str(result.paths.root),
+        "db": str(result.paths.db),
+        "log": str(result.paths.chopsticks_log),
+    }
+
+
+def _status_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    pallet = payload["pallet"]
+    runtime = payload["runtime"] or {}
+    ipfs = payload["ipfs"]
+    return [
+        ("chain", f"{payload['chain']} at {payload['url']} (pid {payload['pid']})"),
+        ("height", f"#{payload['height']} {payload['best_hash']}"),
+        ("runtime", f"{runtime.get('spec_name')} v{runtime.get('spec_version')}"),
+        (
+            "pallet",
+            f"{pallet['name']}: {len(pallet['calls'])} calls"
+            if pallet["present"]
+            else f"{pallet['name']}: [red]missing[/]",
+        ),
+        (
+            "ipfs",
+            f"{ipfs['api_url']} (pid {ipfs['pid']})"
+            if ipfs["running"]
+            else ("not started" if ipfs["pid"] is None else "[red]not answering[/]"),
+        ),
+        ("state", payload["db"]),
+        ("log", payload["log"]),
+    ]
+
+
+@devnet.command()
+@click.argument("blocks", type=click.IntRange(min=1), metavar="N")
+@common_options
+def advance(app: AppContext, blocks: int) -> None:
+    """Produce N empty blocks (deadlines pass only as blocks are made)."""
+    result = network.advance(blocks)
+    payload = {
+        "url": result.url,
+        "count": result.count,
+        "from_height": result.from_height,
+        "to_height": result.to_height,
+        "best_hash": result.best_hash,
+    }
+
+    def render(console: Console) -> None:
+        console.print(
+            f"Advanced {result.count} block(s): #{result.from_height} -> #{result.to_height}."
+        )
+
+    app.emit("decentralml.devnet.advance/v1", payload, render)
