@@ -1,1 +1,76 @@
-"""Dev chain fixtures (see tests/conftest.py)."""
+"""Dev chain fixtures (see tests/conftest.py).
+
+`devnet` starts the chain once per session, from the chain spec shipped in the package, on a
+free loopback port with its own data directory, through the same API `decentralml devnet up`
+uses (no IPFS). Chopsticks is installed into the shared cache directory when missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from decentralml.devnet import network
+from decentralml.devnet._process import free_port
+from decentralml.devnet._rpc import rpc_call
+from decentralml.errors import DevnetError
+
+
+@dataclass
+class Devnet:
+    """A running dev chain: where it answers and where its files are."""
+
+    url: str
+    port: int
+    pid: int
+    data_dir: Path
+    paths: network.DevnetPaths
+
+    def advance(self, n: int) -> int:
+        """Produce `n` empty blocks; returns the new height."""
+        return network.advance(n, paths=self.paths).to_height
+
+    def height(self) -> int:
+        header = rpc_call(self.url, "chain_getHeader")
+        return int(header["number"], 16)
+
+
+def devnet_prerequisites_missing() -> str | None:
+    """Why a devnet cannot be started here, or None if it can."""
+    if shutil.which("node") is None:
+        return "Node.js is not installed, so Chopsticks (the dev chain) cannot run"
+    try:
+        network.chain_spec_path()
+    except DevnetError as exc:
+        return exc.message
+    return None
+
+
+def start_devnet(data_dir: Path) -> Devnet:
+    """Start a fresh chain (no IPFS) with its state under `data_dir`."""
+    paths = network.DevnetPaths(data_dir / "devnet")
+    result = network.up(port=free_port(), ipfs=False, fresh=True, paths=paths)
+    return Devnet(
+        url=result.state.chain.url,
+        port=result.state.chain.port,
+        pid=result.state.chain.pid,
+        data_dir=data_dir,
+        paths=paths,
+    )
+
+
+@pytest.fixture(scope="session")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """A dev chain for the whole session; tests use fresh accounts, not a fresh chain."""
+    reason = devnet_prerequisites_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    chain = start_devnet(tmp_path_factory.mktemp("devnet-data"))
+    try:
+        yield chain
+    finally:
+        network.down(paths=chain.paths)
