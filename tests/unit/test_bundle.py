@@ -168,3 +168,29 @@ def test_readable_by_system_tar(tmp_path: Path) -> None:
     for name, data in FILES.items():
         assert (out / name).read_bytes() == data
     assert (out / "run.sh").stat().st_mode & stat.S_IXUSR
+
+
+def test_public_surface() -> None:
+    """The storage package's exported names are deliberate; changing them is an API change."""
+    import decentralml.storage as storage
+
+    assert set(storage.__all__) == {
+        "GIB",
+        "MIB",
+        "Bundle",
+        "ContentRef",
+        "IpfsStore",
+        "KuboClient",
+        "Limits",
+        "PackResult",
+        "ProgressCallback",
+        "PullResult",
+        "UnpackResult",
+        "normalise_api_url",
+        "pack_directory",
+        "pull_bundle",
+        "push_bundle",
+        "unpack_archive",
+    }
+    for name in storage.__all__:
+        assert hasattr(storage, name)
