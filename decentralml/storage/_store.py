@@ -27,7 +27,8 @@ from decentralml.storage._types import (
 class IpfsStore:
     """Bundles on an IPFS daemon reached through its RPC API.
 
-    A context manager: it owns a connection pool, closed on exit or by `close`.
+    A context manager (close it with `close` or a `with` block), so it can later own pooled
+    connections without changing its callers.
 
     Parameters
     ----------
