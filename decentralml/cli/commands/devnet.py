@@ -77,6 +77,7 @@ def up(
     }
 
     def render(console: Console) -> None:
+        console.soft_wrap = True  # keep URLs and paths on one line
         if result.already_running:
             console.print(f"The devnet is already running at [bold]{state.chain.url}[/].")
         else:
@@ -107,6 +108,7 @@ def down(app: AppContext) -> None:
     }
 
     def render(console: Console) -> None:
+        console.soft_wrap = True
         if not result.was_running and not result.ipfs_stopped:
             console.print("The devnet is not running.")
             return
