@@ -88,12 +88,15 @@ class ExtrinsicFailed(ChainError):
         name: str | None,
         docs: str | None = None,
         tx_hash: str | None = None,
+        fee: int | None = None,
     ) -> None:
         super().__init__(message)
         self.pallet = pallet
         self.name = name
         self.docs = docs
         self.tx_hash = tx_hash
+        # A failed call still pays its transaction fee.
+        self.fee = fee
 
 
 class StorageError(DecentralMLError):

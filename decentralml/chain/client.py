@@ -146,7 +146,7 @@ class ChainClient:
         tx_hash = str(receipt.extrinsic_hash)
         log.debug("%s.%s included in %s (fee %d)", pallet, call, receipt.block_hash, fee)
         if not success:
-            raise self._failure(pallet, call, error, events, tx_hash)
+            raise self._failure(pallet, call, error, events, tx_hash, fee)
         return Receipt(
             extrinsic_hash=tx_hash, block_hash=str(receipt.block_hash), fee=fee, events=events
         )
@@ -158,6 +158,7 @@ class ChainClient:
         error: dict[str, Any] | None,
         events: tuple[ChainEvent, ...],
         tx_hash: str,
+        fee: int,
     ) -> ExtrinsicFailed:
         error = error or {}
         name = error.get("name")
@@ -167,7 +168,12 @@ class ChainClient:
         where = f"{error_pallet}.{name}" if error_pallet else str(name)
         message = f"{pallet}.{call} failed: {where}" + (f" ({doc_text})" if doc_text else "")
         return ExtrinsicFailed(
-            message, pallet=error_pallet, name=name, docs=doc_text or None, tx_hash=tx_hash
+            message,
+            pallet=error_pallet,
+            name=name,
+            docs=doc_text or None,
+            tx_hash=tx_hash,
+            fee=fee,
         )
 
     def _error_pallet(self, events: tuple[ChainEvent, ...]) -> str | None:
