@@ -13,6 +13,7 @@ Everything lives under one directory (by default ``<data dir>/devnet``)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -332,7 +333,24 @@ def up(
     with _locked(paths):
         current = _live_state(paths)
         if current is not None:
-            return _already_running(current, paths, port=port, fresh=fresh, started=started)
+            current = _already_running(current, port=port, fresh=fresh)
+            if ipfs and (current.ipfs is None or not _ipfs_alive(current.ipfs)):
+                # The chain runs without its IPFS daemon (started with ipfs=False, or Kubo
+                # died): start the daemon beside it.
+                _check_port_free(ipfs_api_port, "IPFS API", "--ipfs-port")
+                _check_port_free(ipfs_gateway_port, "IPFS gateway", "--ipfs-gateway-port")
+                added = _start_ipfs(paths, ipfs_api_port, ipfs_gateway_port, log)
+                current = dataclasses.replace(current, ipfs=added)
+                _write_state(paths, current)
+            height, _ = block_height(current.chain.url)
+            return UpResult(
+                state=current,
+                paths=paths,
+                already_running=True,
+                resumed=False,
+                height=height,
+                seconds=time.monotonic() - started,
+            )
         _check_port_free(port, "chain RPC", "--port")
         if ipfs:
             _check_port_free(ipfs_api_port, "IPFS API", "--ipfs-port")
@@ -388,9 +406,8 @@ def up(
     )
 
 
-def _already_running(
-    current: DevnetState, paths: DevnetPaths, *, port: int, fresh: bool, started: float
-) -> UpResult:
+def _already_running(current: DevnetState, *, port: int, fresh: bool) -> DevnetState:
+    """The running devnet, if it is what was asked for; otherwise say why not."""
     if fresh:
         raise DevnetError(
             f"the devnet is running at {current.chain.url}; --fresh needs it stopped first",
@@ -401,15 +418,7 @@ def _already_running(
             f"the devnet is already running at {current.chain.url}, not on port {port}",
             hint="use it there, or run `decentralml devnet down` and start it on the new port",
         )
-    height, _ = block_height(current.chain.url)
-    return UpResult(
-        state=current,
-        paths=paths,
-        already_running=True,
-        resumed=False,
-        height=height,
-        seconds=time.monotonic() - started,
-    )
+    return current
 
 
 def _start_ipfs(paths: DevnetPaths, api_port: int, gateway_port: int, log: Log) -> IpfsRecord:

@@ -209,3 +209,30 @@ def test_status_is_quick(devnet: Devnet, monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     assert document["url"] == devnet.url
     assert time.monotonic() - started < 15
+
+
+def test_ipfs_runs_beside_the_chain(own_data_dir: Path, kubo_bin: Path) -> None:
+    """`up` adds Kubo to a chain started without it; `status` shows it; `down` stops both."""
+    from decentralml.devnet.kubo import kubo_alive
+
+    port = str(free_port())
+    ipfs_ports = ["--ipfs-port", str(free_port()), "--ipfs-gateway-port", str(free_port())]
+    up, result = devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")
+    assert result.exit_code == 0, result.output
+    assert up["ipfs"] is None
+
+    up, result = devnet_cli("up", "--port", port, *ipfs_ports)
+    assert result.exit_code == 0, result.output
+    validate(up)
+    assert up["status"] == "already-running"
+    api_url = up["ipfs"]["api_url"]
+    assert kubo_alive(api_url)
+
+    status, _ = devnet_cli("status")
+    assert status["ipfs"]["running"] is True
+    assert status["ipfs"]["api_url"] == api_url
+
+    down, result = devnet_cli("down")
+    assert result.exit_code == 0, result.output
+    assert (down["chain_stopped"], down["ipfs_stopped"]) == (True, True)
+    assert wait_until(lambda: not kubo_alive(api_url), timeout=10)

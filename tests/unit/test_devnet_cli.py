@@ -53,8 +53,9 @@ def test_down_when_nothing_runs(data_dir: Path) -> None:
 
 
 def test_status_when_nothing_runs(data_dir: Path) -> None:
+    """The status document is printed, and the exit code says the service is down."""
     result = run("status", "--json")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     document = json.loads(result.output)
     validate(document)
     assert document["running"] is False
@@ -63,7 +64,7 @@ def test_status_when_nothing_runs(data_dir: Path) -> None:
 
 def test_status_human_output_says_how_to_start(data_dir: Path) -> None:
     result = run("status")
-    assert result.exit_code == 0
+    assert result.exit_code == 3
     assert "devnet up" in result.output
 
 

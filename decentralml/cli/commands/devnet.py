@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from decentralml.cli.context import AppContext, common_options
+from decentralml.cli.context import EXIT_UNAVAILABLE, AppContext, common_options
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
 from decentralml.devnet import network
 from decentralml.devnet._metadata import PALLET
@@ -122,7 +122,10 @@ def down(app: AppContext) -> None:
 @devnet.command()
 @common_options
 def status(app: AppContext) -> None:
-    """Show whether the devnet runs, its chain, block height and the marketplace pallet."""
+    """Show whether the devnet runs, its chain, block height and the marketplace pallet.
+
+    Exits with 3 when the devnet is not running (the status is still printed).
+    """
     result = network.status()
     payload = _status_payload(result)
 
@@ -138,6 +141,9 @@ def status(app: AppContext) -> None:
         console.print(table)
 
     app.emit("decentralml.devnet.status/v1", payload, render)
+    if not result.running:
+        # Like `systemctl status`: scripts can test the exit code (3: the service is down).
+        click.get_current_context().exit(EXIT_UNAVAILABLE)
 
 
 def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
