@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from decentralml.devnet import _process, chopsticks, network
+from decentralml.errors import DevnetError
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
@@ -162,3 +163,18 @@ def test_saved_height_of_missing_or_foreign_db(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_start_time_of_self() -> None:
     assert _process.process_start_time(os.getpid()) is not None
+
+
+def test_database_of_another_chain_spec_is_not_resumed(tmp_path: Path) -> None:
+    """After a runtime change, `up` asks for --fresh instead of resuming the old chain."""
+    # Prepare
+    paths = network.DevnetPaths(tmp_path)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.db.write_bytes(b"")
+    paths.db_meta.write_text(json.dumps({"chain_spec_sha256": "0" * 64}))
+    # Execute
+    with pytest.raises(DevnetError) as info:
+        network.up(port=_process.free_port(), ipfs=False, paths=paths)
+    # Assert
+    assert "--fresh" in (info.value.hint or "")
+    assert not paths.state_file.exists()
