@@ -25,7 +25,7 @@ def devnet() -> None:
     """
 
 
-@devnet.command()
+@devnet.command(short_help="Start the devnet (resumes its saved state).")
 @click.option(
     "--port", type=_PORT, default=DEFAULT_RPC_PORT, show_default=True, help="Chain RPC port."
 )
@@ -95,7 +95,7 @@ def up(
     app.emit("decentralml.devnet.up/v1", payload, render)
 
 
-@devnet.command()
+@devnet.command(short_help="Stop the devnet; its state is kept.")
 @common_options
 def down(app: AppContext) -> None:
     """Stop the devnet that `up` started; its state is kept for the next `up`."""
@@ -119,7 +119,7 @@ def down(app: AppContext) -> None:
     app.emit("decentralml.devnet.down/v1", payload, render)
 
 
-@devnet.command()
+@devnet.command(short_help="Show the chain, block height, pallet and IPFS.")
 @common_options
 def status(app: AppContext) -> None:
     """Show whether the devnet runs, its chain, block height and the marketplace pallet.
@@ -198,7 +198,7 @@ def _status_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-@devnet.command()
+@devnet.command(short_help="Produce N empty blocks.")
 @click.argument("blocks", type=click.IntRange(min=1), metavar="N")
 @common_options
 def advance(app: AppContext, blocks: int) -> None:
