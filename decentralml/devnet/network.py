@@ -12,81 +12,64 @@ Everything lives under one directory (by default ``<data dir>/devnet``)::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import importlib
 import json
 import logging
-import os
 import shutil
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from decentralml.config import (
-    DEFAULT_IPFS_API_PORT,
-    DEFAULT_IPFS_GATEWAY_PORT,
-    DEFAULT_RPC_PORT,
-    data_dir,
-)
+from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
 from decentralml.devnet import _process, chopsticks
 from decentralml.devnet._metadata import ChainInfo, block_height, chain_info
 from decentralml.devnet._rpc import rpc_call
+from decentralml.devnet._state import (
+    ChainRecord,
+    DevnetPaths,
+    DevnetState,
+    IpfsRecord,
+    block_saved,
+    locked,
+    read_state,
+    saved_height,
+    write_state,
+)
 from decentralml.errors import ChainUnavailable, DevnetError
+
+__all__ = [
+    "AdvanceResult",
+    "ChainRecord",
+    "DevnetPaths",
+    "DevnetState",
+    "DevnetStatus",
+    "DownResult",
+    "IpfsRecord",
+    "IpfsStatus",
+    "UpResult",
+    "advance",
+    "chain_spec_path",
+    "down",
+    "read_state",
+    "running_url",
+    "saved_height",
+    "status",
+    "up",
+]
 
 logger = logging.getLogger(__name__)
 
 CHAIN_SPEC = "decentralml-dev.raw.json"
-STATE_VERSION = 1
 Log = Callable[[str], None]
 
 
 def _silent(_: str) -> None:
     pass
-
-
-@dataclass(frozen=True)
-class DevnetPaths:
-    """The files of one devnet, all under `root`."""
-
-    root: Path
-
-    @classmethod
-    def default(cls) -> DevnetPaths:
-        return cls(data_dir() / "devnet")
-
-    @property
-    def state_file(self) -> Path:
-        return self.root / "devnet.json"
-
-    @property
-    def db(self) -> Path:
-        return self.root / "chain.sqlite"
-
-    @property
-    def db_meta(self) -> Path:
-        return self.root / "chain.meta.json"
-
-    @property
-    def chopsticks_config(self) -> Path:
-        return self.root / "chopsticks.yml"
-
-    @property
-    def ipfs_repo(self) -> Path:
-        return self.root / "ipfs"
-
-    @property
-    def chopsticks_log(self) -> Path:
-        return self.root / "logs" / "chopsticks.log"
-
-    @property
-    def kubo_log(self) -> Path:
-        return self.root / "logs" / "kubo.log"
 
 
 def chain_spec_path() -> Path:
@@ -109,94 +92,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class ChainRecord:
-    """The chain process `up` started."""
-
-    pid: int
-    start_time: int | None
-    port: int
-    url: str
-    db: str
-    log: str
-    chain_spec_sha256: str
-
-
-@dataclass(frozen=True)
-class IpfsRecord:
-    """The Kubo daemon `up` started."""
-
-    pid: int
-    start_time: int | None
-    api_url: str
-    gateway_url: str
-    repo: str
-    log: str
-
-
-@dataclass(frozen=True)
-class DevnetState:
-    """What `up` started, as recorded in ``devnet.json``."""
-
-    started_at: str
-    chain: ChainRecord
-    ipfs: IpfsRecord | None = None
-    version: int = STATE_VERSION
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DevnetState:
-        ipfs = data.get("ipfs")
-        return cls(
-            started_at=data["started_at"],
-            chain=ChainRecord(**data["chain"]),
-            ipfs=IpfsRecord(**ipfs) if ipfs else None,
-            version=data.get("version", STATE_VERSION),
-        )
-
-
-def read_state(paths: DevnetPaths) -> DevnetState | None:
-    """The recorded state, or None when nothing is recorded (or the record is unreadable)."""
-    try:
-        return DevnetState.from_json(json.loads(paths.state_file.read_text()))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        logger.warning("ignoring unreadable devnet state %s: %s", paths.state_file, exc)
-        return None
-
-
-def _write_state(paths: DevnetPaths, state: DevnetState) -> None:
-    tmp = paths.state_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n")
-    os.replace(tmp, paths.state_file)
-
-
 def _chain_alive(record: ChainRecord) -> bool:
     return _process.is_same_process(record.pid, start_time=record.start_time, marker="chopsticks")
 
 
 def _ipfs_alive(record: IpfsRecord) -> bool:
     return _process.is_same_process(record.pid, start_time=record.start_time, marker="ipfs")
-
-
-@contextlib.contextmanager
-def _locked(paths: DevnetPaths) -> Iterator[None]:
-    """Serialise `up` and `down` on one devnet directory."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with (paths.root / ".lock").open("a") as fh:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _stop_ipfs(record: IpfsRecord) -> bool:
@@ -249,6 +150,11 @@ def _check_port_free(port: int, what: str, option: str) -> None:
         )
 
 
+def _check_ipfs_ports_free(ports: tuple[int, int]) -> None:
+    _check_port_free(ports[0], "IPFS API", "--ipfs-port")
+    _check_port_free(ports[1], "IPFS gateway", "--ipfs-gateway-port")
+
+
 def _reset(paths: DevnetPaths) -> None:
     for path in (paths.db, paths.db_meta):
         path.unlink(missing_ok=True)
@@ -256,30 +162,6 @@ def _reset(paths: DevnetPaths) -> None:
         Path(str(paths.db) + suffix).unlink(missing_ok=True)
     if paths.ipfs_repo.exists():
         shutil.rmtree(paths.ipfs_repo)
-
-
-def saved_height(db: Path) -> int | None:
-    """The highest block saved in the chain's database, or None if it holds none."""
-    if not db.is_file():
-        return None
-    try:
-        uri = db.resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as conn:
-            row = conn.execute("SELECT MAX(number) FROM block").fetchone()
-    except sqlite3.Error:
-        return None
-    return None if row is None or row[0] is None else int(row[0])
-
-
-def block_saved(db: Path, block_hash: str) -> bool:
-    """Whether the chain's database holds the block `block_hash`."""
-    try:
-        uri = db.resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=1.0)) as conn:
-            row = conn.execute("SELECT 1 FROM block WHERE hash = ?", (block_hash,)).fetchone()
-    except sqlite3.Error:
-        return False
-    return row is not None
 
 
 def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
@@ -324,90 +206,102 @@ def up(
     """Start the devnet (Chopsticks, and Kubo unless ``ipfs=False``) and record it.
 
     Resumes from the state database unless `fresh`. If the devnet already runs on the same
-    port, returns it with ``already_running=True``. Raises `DevnetError` when a port is taken,
-    a process fails to start, or the database belongs to another chain spec.
+    port, returns it with ``already_running=True`` (starting Kubo beside it if asked for and
+    not running). Raises `DevnetError` when a port is taken, a process fails to start, or
+    the database belongs to another chain spec.
     """
     paths = paths or DevnetPaths.default()
     log = log or _silent
+    ipfs_ports = (ipfs_api_port, ipfs_gateway_port) if ipfs else None
     started = time.monotonic()
-    with _locked(paths):
+    with locked(paths):
         current = _live_state(paths)
         if current is not None:
-            current = _already_running(current, port=port, fresh=fresh)
-            if ipfs and (current.ipfs is None or not _ipfs_alive(current.ipfs)):
-                # The chain runs without its IPFS daemon (started with ipfs=False, or Kubo
-                # died): start the daemon beside it.
-                _check_port_free(ipfs_api_port, "IPFS API", "--ipfs-port")
-                _check_port_free(ipfs_gateway_port, "IPFS gateway", "--ipfs-gateway-port")
-                added = _start_ipfs(paths, ipfs_api_port, ipfs_gateway_port, log)
-                current = dataclasses.replace(current, ipfs=added)
-                _write_state(paths, current)
-            height, _ = block_height(current.chain.url)
-            return UpResult(
-                state=current,
-                paths=paths,
-                already_running=True,
-                resumed=False,
-                height=height,
-                seconds=time.monotonic() - started,
+            state = _reuse_running(
+                current, paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, log=log
             )
-        _check_port_free(port, "chain RPC", "--port")
-        if ipfs:
-            _check_port_free(ipfs_api_port, "IPFS API", "--ipfs-port")
-            _check_port_free(ipfs_gateway_port, "IPFS gateway", "--ipfs-gateway-port")
-        spec = chain_spec_path()
-        spec_sha = _sha256(spec)
-        if fresh:
-            _reset(paths)
-        if paths.db.exists():
-            _check_db_matches(paths, spec_sha)
-        # Chopsticks saves built blocks only; with none saved there is nothing to resume.
-        resumed = saved_height(paths.db) is not None
-        log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
-        chain = chopsticks.start_chopsticks(
-            genesis=spec,
-            db=paths.db,
-            port=port,
-            config_path=paths.chopsticks_config,
-            log_path=paths.chopsticks_log,
-            resume=resumed,
-            timeout=timeout,
-            log=log,
-        )
-        try:
-            paths.db_meta.write_text(json.dumps({"chain_spec_sha256": spec_sha}) + "\n")
-            chain_record = ChainRecord(
-                pid=chain.pid,
-                start_time=chain.start_time,
-                port=chain.port,
-                url=chain.url,
-                db=str(paths.db),
-                log=str(paths.chopsticks_log),
-                chain_spec_sha256=spec_sha,
+            resumed = False
+        else:
+            state, resumed = _start(
+                paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, timeout=timeout, log=log
             )
-            ipfs_record = (
-                _start_ipfs(paths, ipfs_api_port, ipfs_gateway_port, log) if ipfs else None
-            )
-        except BaseException:
-            chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
-            raise
-        state = DevnetState(
-            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=chain_record, ipfs=ipfs_record
-        )
-        _write_state(paths, state)
-    height, _ = block_height(chain.url)
+    height, _ = block_height(state.chain.url)
     return UpResult(
         state=state,
         paths=paths,
-        already_running=False,
+        already_running=current is not None,
         resumed=resumed,
         height=height,
         seconds=time.monotonic() - started,
     )
 
 
-def _already_running(current: DevnetState, *, port: int, fresh: bool) -> DevnetState:
-    """The running devnet, if it is what was asked for; otherwise say why not."""
+def _start(
+    paths: DevnetPaths,
+    *,
+    port: int,
+    fresh: bool,
+    ipfs_ports: tuple[int, int] | None,
+    timeout: float,
+    log: Log,
+) -> tuple[DevnetState, bool]:
+    """Start the chain (and Kubo) and record them; returns the state and whether it resumed."""
+    _check_port_free(port, "chain RPC", "--port")
+    if ipfs_ports is not None:
+        _check_ipfs_ports_free(ipfs_ports)
+    spec = chain_spec_path()
+    spec_sha = _sha256(spec)
+    if fresh:
+        _reset(paths)
+    if paths.db.exists():
+        _check_db_matches(paths, spec_sha)
+    # Chopsticks saves built blocks only; with none saved there is nothing to resume.
+    resumed = saved_height(paths.db) is not None
+    log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
+    chain = chopsticks.start_chopsticks(
+        genesis=spec,
+        db=paths.db,
+        port=port,
+        config_path=paths.chopsticks_config,
+        log_path=paths.chopsticks_log,
+        resume=resumed,
+        timeout=timeout,
+        log=log,
+    )
+    try:
+        paths.db_meta.write_text(json.dumps({"chain_spec_sha256": spec_sha}) + "\n")
+        record = ChainRecord(
+            pid=chain.pid,
+            start_time=chain.start_time,
+            port=chain.port,
+            url=chain.url,
+            db=str(paths.db),
+            log=str(paths.chopsticks_log),
+            chain_spec_sha256=spec_sha,
+        )
+        ipfs = _start_ipfs(paths, ipfs_ports, log) if ipfs_ports is not None else None
+    except BaseException:
+        chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
+        raise
+    state = DevnetState(started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs)
+    write_state(paths, state)
+    return state, resumed
+
+
+def _reuse_running(
+    current: DevnetState,
+    paths: DevnetPaths,
+    *,
+    port: int,
+    fresh: bool,
+    ipfs_ports: tuple[int, int] | None,
+    log: Log,
+) -> DevnetState:
+    """The running devnet, if it is what was asked for; otherwise say why not.
+
+    If IPFS is asked for and the devnet runs without it (started without IPFS, or Kubo
+    died), Kubo is started beside the chain.
+    """
     if fresh:
         raise DevnetError(
             f"the devnet is running at {current.chain.url}; --fresh needs it stopped first",
@@ -418,10 +312,15 @@ def _already_running(current: DevnetState, *, port: int, fresh: bool) -> DevnetS
             f"the devnet is already running at {current.chain.url}, not on port {port}",
             hint="use it there, or run `decentralml devnet down` and start it on the new port",
         )
+    if ipfs_ports is not None and (current.ipfs is None or not _ipfs_alive(current.ipfs)):
+        _check_ipfs_ports_free(ipfs_ports)
+        current = dataclasses.replace(current, ipfs=_start_ipfs(paths, ipfs_ports, log))
+        write_state(paths, current)
     return current
 
 
-def _start_ipfs(paths: DevnetPaths, api_port: int, gateway_port: int, log: Log) -> IpfsRecord:
+def _start_ipfs(paths: DevnetPaths, ports: tuple[int, int], log: Log) -> IpfsRecord:
+    api_port, gateway_port = ports
     kubo = _kubo_module()
     if kubo is None:
         raise DevnetError(
@@ -459,7 +358,7 @@ class DownResult:
 def down(*, paths: DevnetPaths | None = None, timeout: float = 20.0) -> DownResult:
     """Stop what `up` started (and nothing else). The state database is kept."""
     paths = paths or DevnetPaths.default()
-    with _locked(paths):
+    with locked(paths):
         state = read_state(paths)
         if state is None:
             return DownResult(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.devnet import _process, chopsticks, network
+from decentralml.devnet import _process, _state, chopsticks, network
 from decentralml.errors import DevnetError
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
@@ -115,7 +115,7 @@ def test_state_round_trips(tmp_path: Path) -> None:
             log="kubo.log",
         ),
     )
-    network._write_state(paths, state)
+    _state.write_state(paths, state)
     assert network.read_state(paths) == state
 
 
