@@ -142,7 +142,9 @@ def common_options(func: F) -> F:
         help="IPFS daemon RPC API [env DECENTRALML_IPFS_API; default the devnet's].",
     )
     @click.option(
-        "--url", metavar="URL", help="Chain RPC endpoint [env DECENTRALML_URL; default the devnet's]."
+        "--url",
+        metavar="URL",
+        help="Chain RPC endpoint [env DECENTRALML_URL; default the devnet's].",
     )
     @click.option(
         "--account",
