@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.config import data_dir
+from decentralml.devnet._process import file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -126,18 +127,8 @@ def write_state(paths: DevnetPaths, state: DevnetState) -> None:
 @contextlib.contextmanager
 def locked(paths: DevnetPaths) -> Iterator[None]:
     """Serialise `up` and `down` on one devnet directory."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    with (paths.root / ".lock").open("a") as fh:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(paths.root / ".lock"):
+        yield
 
 
 def saved_height(db: Path) -> int | None:

@@ -7,7 +7,6 @@ Instant block mode, on 127.0.0.1, with its state in a SQLite database file. It i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -83,23 +82,6 @@ def chopsticks_bin(*, install: bool = True, log: Log | None = None) -> Path:
     return install_chopsticks(log=log)
 
 
-@contextlib.contextmanager
-def _install_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock so that two launchers do not install into the same place at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _npm_env() -> dict[str, str]:
     env = dict(os.environ)
     node = shutil.which("node")
@@ -125,7 +107,7 @@ def install_chopsticks(*, log: Log | None = None, timeout: float = 1800.0) -> Pa
     """
     log = log or _silent
     target = install_dir()
-    with _install_lock(target.parent / f".{CHOPSTICKS_VERSION}.lock"):
+    with _process.file_lock(target.parent / f".{CHOPSTICKS_VERSION}.lock"):
         if (target / _BIN).is_file() and (target / ".complete").is_file():
             return target / _BIN
         node = find_node()

@@ -8,25 +8,29 @@ repository; `stop_kubo` ends it; `kubo_alive` asks whether an API answers.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from decentralml.config import cache_dir
+from decentralml.devnet._process import (
+    LOOPBACK,
+    file_lock,
+    pid_alive,
+    port_in_use,
+    process_cmdline,
+    terminate,
+)
 from decentralml.errors import DevnetError
 
 KUBO_VERSION = "v0.43.0"
 KUBO_PACKAGE = "github.com/ipfs/kubo/cmd/ipfs"
-LOOPBACK = "127.0.0.1"
 
 _POLL = 0.1
 _LOG_TAIL = 2000
@@ -80,7 +84,7 @@ def kubo_binary(*, install: bool = True, log: Callable[[str], None] | None = Non
             hint="run scripts/install-kubo, or set DECENTRALML_KUBO_BIN to an ipfs binary",
         )
     base.mkdir(parents=True, exist_ok=True)
-    with _install_lock(base):
+    with file_lock(base / ".install.lock"):
         if not _is_executable(binary):  # another process may have built it meanwhile
             _build(base, binary, log)
     return binary
@@ -88,16 +92,6 @@ def kubo_binary(*, install: bool = True, log: Callable[[str], None] | None = Non
 
 def _is_executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
-
-
-@contextlib.contextmanager
-def _install_lock(base: Path) -> Iterator[None]:
-    with open(base / ".install.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _find_go() -> str:
@@ -176,16 +170,6 @@ class KuboDaemon:
     log_path: Path
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((LOOPBACK, port))
-        except OSError:
-            return True
-    return False
-
-
 def _ipfs(binary: Path, repo: Path, *args: str) -> None:
     env = {**os.environ, "IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
     result = subprocess.run(
@@ -243,7 +227,7 @@ def start_kubo(
     """
     binary = kubo_binary()
     for port, what in ((api_port, "API"), (gateway_port, "gateway")):
-        if _port_in_use(port):
+        if port_in_use(port):
             raise DevnetError(
                 f"port {port} on {LOOPBACK} (for the Kubo {what}) is already in use",
                 hint="stop what uses it (`decentralml devnet down`?) or choose another port",
@@ -289,32 +273,10 @@ def start_kubo(
     return daemon
 
 
-def _alive(pid: int) -> bool:
-    proc = _children.get(pid)
-    if proc is not None:
-        return proc.poll() is None
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
-
-
 def _is_kubo(pid: int) -> bool:
     """Whether `pid` runs ``ipfs daemon`` (where /proc tells), so a reused pid is left alone."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return True
-    return b"daemon" in args
+    cmdline = process_cmdline(pid)
+    return cmdline is None or "daemon" in cmdline
 
 
 def stop_kubo(pid: int, *, timeout: float = 20.0) -> bool:
@@ -325,22 +287,14 @@ def stop_kubo(pid: int, *, timeout: float = 20.0) -> bool:
     bool
         True if it was running.
     """
-    if not _alive(pid) or not _is_kubo(pid):
-        _children.pop(pid, None)
-        return False
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(_POLL)
-        if not _alive(pid):
-            break
+    running = pid_alive(pid) and _is_kubo(pid)
+    if running:
+        terminate(pid, timeout=timeout)
     proc = _children.pop(pid, None)
     if proc is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=1.0)
-    return True
+    return running
 
 
 def kubo_alive(api_url: str) -> bool:
