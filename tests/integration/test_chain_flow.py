@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from substrateinterface import Keypair
@@ -262,3 +264,23 @@ def test_oversize_cid_is_refused(chain: ChainClient, alice: Account) -> None:
             validator=None,
         )
     assert failed.value.name == "CidTooLong"
+
+
+def test_every_pallet_error_and_event_is_documented(chain: ChainClient) -> None:
+    """docs/pallet.md names exactly the errors and events the running runtime has."""
+    chain.substrate.init_runtime()
+    pallet = chain.substrate.metadata.get_metadata_pallet("Decentralml")
+    errors = {error.name for error in pallet.errors}
+    events = {event.name for event in pallet.events}
+    docs = (Path(__file__).parents[2] / "docs" / "pallet.md").read_text()
+
+    def first_column_names(heading: str) -> set[str]:
+        section = docs.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+        rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+        return {name for cell in rows for name in re.findall(r"`([A-Z][A-Za-z]+)`", cell)}
+
+    documented_errors = first_column_names("Errors")
+    documented_events = first_column_names("Events")
+    assert len(errors) >= 30
+    assert errors == documented_errors
+    assert events == documented_events
