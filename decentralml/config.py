@@ -1,4 +1,4 @@
-"""Settings resolution: flags, then ``DECENTRALML_*`` variables, then the config file, then defaults.
+"""Settings resolution: flags, then `DECENTRALML_*` variables, then the config file, then defaults.
 
 The config file is TOML at ``<user config dir>/decentralml/config.toml`` (or the file named by
 ``DECENTRALML_CONFIG``)::
