@@ -154,7 +154,7 @@ def test_manual_accept_pays_bob_exactly_the_reward(
     closed = send(chain, bob, "close_task", task_id=task_id)
     (event,) = closed.find("Decentralml", "TaskClosed")
     assert int(event.attributes["refunded"]) == escrow - REWARD
-    assert chain.held_balance(alice.address) == held_before
+    assert chain.held_balance(alice.address) == held_before == 0
     assert chain.free_balance(alice.address) == alice_before - REWARD - alice.fees
     task = chain.query("Decentralml", "Tasks", [task_id])
     assert task["status"] == "Closed" and int(task["escrow"]) == 0
