@@ -14,7 +14,8 @@ import pytest
 from decentralml.devnet import _process, _state, chopsticks, network
 from decentralml.errors import DevnetError
 
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+# A child that idles until a signal ends it.
+SLEEPER = [sys.executable, "-c", "import signal; signal.pause()"]
 
 
 def test_port_in_use_sees_a_listener() -> None:
