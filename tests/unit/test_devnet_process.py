@@ -40,7 +40,7 @@ def test_terminate_stops_a_child_and_reports_it() -> None:
     start_time = _process.process_start_time(child.pid)
     # Until the child has exec'd, /proc shows the parent's command line.
     assert _process.wait_until(
-        lambda: _process.is_same_process(child.pid, start_time=start_time, marker="time.sleep"),
+        lambda: _process.is_same_process(child.pid, start_time=start_time, marker="signal.pause"),
         timeout=10,
     )
     # Execute
