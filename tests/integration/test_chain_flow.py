@@ -284,3 +284,29 @@ def test_every_pallet_error_and_event_is_documented(chain: ChainClient) -> None:
     assert len(errors) >= 30
     assert errors == documented_errors
     assert events == documented_events
+
+
+def test_escrow_invariant_holds_on_the_devnet(chain: ChainClient, alice: Account) -> None:
+    """After the flows above: what each creator has on hold equals its open tasks' escrow,
+    and each open task's escrow is reward * (slots - paid) + deposit (invariant 1)."""
+    # At least one open task with a payment, so the check covers a partly paid escrow.
+    creator = fresh_account(chain, alice)
+    worker = fresh_account(chain, alice)
+    task_id, _ = create_task(chain, creator, policy="AutoAccept", slots=3)
+    send(chain, worker, "assign_task", task_id=task_id)
+    send(chain, worker, "submit_result", task_id=task_id, result=content("inv"))
+
+    count = int(chain.query("Decentralml", "NextTaskId"))
+    assert count >= 5
+    expected: dict[str, int] = {}
+    for task_id in range(count):
+        task = chain.query("Decentralml", "Tasks", [task_id])
+        escrow = int(task["escrow"])
+        if task["status"] == "Open":
+            unpaid = int(task["slots"]) - int(task["paid"])
+            assert escrow == int(task["reward"]) * unpaid + int(task["deposit"])
+        else:
+            assert escrow == 0
+        expected[task["creator"]] = expected.get(task["creator"], 0) + escrow
+    for creator_address, escrow in expected.items():
+        assert chain.held_balance(creator_address) == escrow
