@@ -277,6 +277,25 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[cfg(feature = "runtime-benchmarks")]
+	impl frame::deps::frame_benchmarking::Benchmark<Block> for Runtime {
+		fn benchmark_metadata(extra: bool) -> (
+			Vec<frame::deps::frame_benchmarking::BenchmarkList>,
+			Vec<frame::deps::frame_support::traits::StorageInfo>,
+		) {
+			benchmarks::metadata(extra)
+		}
+
+		fn dispatch_benchmark(
+			config: frame::deps::frame_benchmarking::BenchmarkConfig,
+		) -> Result<
+			Vec<frame::deps::frame_benchmarking::BenchmarkBatch>,
+			alloc::string::String,
+		> {
+			benchmarks::dispatch(config)
+		}
+	}
+
 	impl apis::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)
@@ -307,5 +326,7 @@ pub mod interface {
 	pub type Balance = <Runtime as pallet_balances::Config>::Balance;
 }
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 #[cfg(test)]
 mod tests;
