@@ -62,6 +62,17 @@ fn submit_all<T: Config>(task_id: TaskId, workers: &[T::AccountId]) {
 	}
 }
 
+/// A ManualAccept task with every slot taken and submitted; returns its creator, its id and
+/// the last worker (the one furthest down the live list).
+fn all_submitted<T: Config>() -> (T::AccountId, TaskId, T::AccountId) {
+	let slots = T::MaxSlots::get();
+	let (creator, task_id) = create::<T>(ValidationPolicy::ManualAccept, slots);
+	let workers = assign_workers::<T>(task_id, slots);
+	submit_all::<T>(task_id, &workers);
+	let last = workers[slots as usize - 1].clone();
+	(creator, task_id, last)
+}
+
 fn advance<T: Config>(blocks: u32) {
 	let now = frame_system::Pallet::<T>::block_number();
 	frame_system::Pallet::<T>::set_block_number(now + blocks.into());
@@ -136,11 +147,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn accept_result() {
-		let slots = T::MaxSlots::get();
-		let (creator, task_id) = create::<T>(ValidationPolicy::ManualAccept, slots);
-		let workers = assign_workers::<T>(task_id, slots);
-		submit_all::<T>(task_id, &workers);
-		let worker = workers[slots as usize - 1].clone();
+		let (creator, task_id, worker) = all_submitted::<T>();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(creator), task_id, worker.clone());
@@ -150,11 +157,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn reject_result(r: Linear<0, { T::MaxReasonLen::get() }>) {
-		let slots = T::MaxSlots::get();
-		let (creator, task_id) = create::<T>(ValidationPolicy::ManualAccept, slots);
-		let workers = assign_workers::<T>(task_id, slots);
-		submit_all::<T>(task_id, &workers);
-		let worker = workers[slots as usize - 1].clone();
+		let (creator, task_id, worker) = all_submitted::<T>();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(creator), task_id, worker.clone(), vec![b'x'; r as usize]);
@@ -164,12 +167,8 @@ mod benchmarks {
 
 	#[benchmark]
 	fn claim_reward() {
-		let slots = T::MaxSlots::get();
-		let (_, task_id) = create::<T>(ValidationPolicy::ManualAccept, slots);
-		let workers = assign_workers::<T>(task_id, slots);
-		submit_all::<T>(task_id, &workers);
+		let (_, task_id, worker) = all_submitted::<T>();
 		advance::<T>(1);
-		let worker = workers[slots as usize - 1].clone();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(worker.clone()), task_id);
