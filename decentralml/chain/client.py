@@ -14,7 +14,8 @@ from decentralml.errors import ChainError, ExtrinsicFailed
 log = logging.getLogger(__name__)
 
 PALLET = "Decentralml"
-HOLD_REASON = {"Decentralml": "TaskEscrow"}
+# The runtime hold reason under which the pallet keeps task escrow.
+ESCROW_HOLD = {PALLET: "TaskEscrow"}
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,10 @@ class ChainClient:
         account = self.query("System", "Account", [address])
         return int(account["data"]["free"])
 
-    def held_balance(self, address: str, *, pallet: str = PALLET) -> int:
-        """What `pallet` holds from `address` under its hold reason."""
+    def held_balance(self, address: str) -> int:
+        """What the marketplace holds from `address` as task escrow."""
         holds = self.query("Balances", "Holds", [address]) or []
-        total = 0
-        for hold in holds:
-            reason = hold["id"]
-            if isinstance(reason, dict) and reason.get(pallet) == HOLD_REASON.get(pallet):
-                total += int(hold["amount"])
-        return total
+        return sum(int(hold["amount"]) for hold in holds if hold["id"] == ESCROW_HOLD)
 
     def submit(
         self,
