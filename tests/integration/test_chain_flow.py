@@ -191,6 +191,73 @@ def test_claim_reward_after_the_review_period(
     assert chain.free_balance(worker.address) - worker_before == REWARD - worker.fees
 
 
+def test_a_reject_after_the_review_period_is_refused(
+    chain: ChainClient, devnet: Devnet, alice: Account
+) -> None:
+    """The review period binds the reviewer: a late reject racing the worker's claim fails,
+    and the claim pays exactly the reward."""
+    creator = fresh_account(chain, alice)
+    worker = fresh_account(chain, alice)
+    creator_before = chain.free_balance(creator.address)
+    worker_before = chain.free_balance(worker.address)
+    task_id, created = create_task(chain, creator, slots=1, review_period=3)
+    (event,) = created.find("Decentralml", "TaskCreated")
+    escrow = int(event.attributes["escrow"])
+    send(chain, worker, "assign_task", task_id=task_id)
+    send(chain, worker, "submit_result", task_id=task_id, result=content("late-reject"))
+    devnet.advance(3)
+    with pytest.raises(ExtrinsicFailed) as refused:
+        send(chain, creator, "reject_result", task_id=task_id, worker=worker.address, reason="0x")
+    assert refused.value.name == "ReviewPeriodOver"
+    send(chain, worker, "claim_reward", task_id=task_id)
+    assert chain.free_balance(worker.address) - worker_before == REWARD - worker.fees
+    # The creator still has the deposit on hold until close; the reward is gone.
+    assert chain.held_balance(creator.address) == escrow - REWARD
+    assert chain.free_balance(creator.address) == creator_before - escrow - creator.fees
+
+
+def test_root_force_closes_a_task_and_pays_submitted_results(
+    chain: ChainClient, alice: Account
+) -> None:
+    """`force_close_task` through sudo (Alice is the dev chain's sudo key): the submitted
+    result is paid although its review period is running, the rest goes back. The creator
+    cannot call it itself."""
+    creator = fresh_account(chain, alice)
+    worker = fresh_account(chain, alice)
+    idle = fresh_account(chain, alice)
+    creator_before = chain.free_balance(creator.address)
+    worker_before = chain.free_balance(worker.address)
+    task_id, _ = create_task(chain, creator, slots=3, review_period=50)
+    send(chain, worker, "assign_task", task_id=task_id)
+    send(chain, idle, "assign_task", task_id=task_id)
+    send(chain, worker, "submit_result", task_id=task_id, result=content("forced"))
+    with pytest.raises(ExtrinsicFailed) as refused:
+        send(chain, creator, "force_close_task", task_id=task_id)
+    assert refused.value.name == "BadOrigin"
+
+    receipt = chain.submit(
+        alice.keypair,
+        "Sudo",
+        "sudo",
+        {
+            "call": {
+                "call_module": "Decentralml",
+                "call_function": "force_close_task",
+                "call_args": {"task_id": task_id},
+            }
+        },
+    )
+    (sudid,) = receipt.find("Sudo", "Sudid")
+    assert "Ok" in sudid.attributes["sudo_result"]
+    (closed,) = receipt.find("Decentralml", "TaskForceClosed")
+    assert closed.attributes["by"] is None and closed.attributes["paid"] == 1
+    assert chain.free_balance(worker.address) - worker_before == REWARD - worker.fees
+    assert chain.held_balance(creator.address) == 0
+    assert chain.free_balance(creator.address) == creator_before - REWARD - creator.fees
+    task = chain.query("Decentralml", "Tasks", [task_id])
+    assert task["status"] == "Closed" and task["ended_at"] is not None
+
+
 def test_cancel_returns_every_unit(chain: ChainClient, alice: Account) -> None:
     creator = fresh_account(chain, alice)
     worker = fresh_account(chain, alice)

@@ -177,6 +177,9 @@ impl pallet_decentralml::Config for Runtime {
 	// 30 days of 6-second blocks.
 	type MaxReviewPeriod = ConstU32<432_000>;
 	type MaxWorkPeriod = ConstU32<432_000>;
+	// 7 days of 6-second blocks.
+	type ModelPublishPeriod = ConstU32<100_800>;
+	type ForceOrigin = EnsureRoot<interface::AccountId>;
 	type ExpectedBlockTime = ConstU64<MILLISECS_PER_BLOCK>;
 	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
 }
@@ -293,6 +296,34 @@ impl_runtime_apis! {
 			alloc::string::String,
 		> {
 			benchmarks::dispatch(config)
+		}
+	}
+
+	#[cfg(feature = "try-runtime")]
+	impl frame::deps::frame_try_runtime::TryRuntime<Block> for Runtime {
+		fn on_runtime_upgrade(
+			checks: frame::deps::frame_try_runtime::UpgradeCheckSelect,
+		) -> (Weight, Weight) {
+			// A failed check must fail the try-runtime run loudly: panicking is how it reports.
+			let weight = RuntimeExecutive::try_runtime_upgrade(checks)
+				.expect("runtime upgrade checks pass");
+			(
+				weight,
+				<<Runtime as frame_system::Config>::BlockWeights as Get<
+					frame_system::limits::BlockWeights,
+				>>::get()
+				.max_block,
+			)
+		}
+
+		fn execute_block(
+			block: <Block as frame::traits::Block>::LazyBlock,
+			state_root_check: bool,
+			signature_check: bool,
+			select: frame::deps::frame_try_runtime::TryStateSelect,
+		) -> Weight {
+			RuntimeExecutive::try_execute_block(block, state_root_check, signature_check, select)
+				.expect("the block executes and the try-state checks pass")
 		}
 	}
 

@@ -55,6 +55,7 @@ fn every_call_weight_has_a_proof_size() {
 		W::cancel_task(64),
 		W::close_task(64),
 		W::publish_model(),
+		W::force_close_task(64),
 	] {
 		assert!(weight.ref_time() > 0 && weight.proof_size() > 0, "{weight:?}");
 		// A call must fit comfortably in a block.
@@ -64,4 +65,37 @@ fn every_call_weight_has_a_proof_size() {
 		.max_block;
 		assert!(weight.all_lt(max / 10), "{weight:?} is more than a tenth of a block");
 	}
+}
+
+#[test]
+fn only_root_can_force_close_a_task() {
+	use pallet_decentralml::{RawContentRef, TaskKind, TaskStatus, ValidationPolicy};
+	dev_genesis().execute_with(|| {
+		System::set_block_number(1);
+		let alice = Sr25519Keyring::Alice.to_account_id();
+		assert_ok!(Decentralml::create_task(
+			RuntimeOrigin::signed(alice.clone()),
+			TaskKind::ModelContribution,
+			ValidationPolicy::ManualAccept,
+			RawContentRef { cid: b"bafytask".to_vec(), sha256: [1; 32], size: 10 },
+			vec![],
+			crate::currency::UNIT,
+			1,
+			100,
+			10,
+			10,
+			None,
+		));
+		// Not the creator, not a sudo key: only the Root origin itself.
+		assert_noop!(
+			Decentralml::force_close_task(RuntimeOrigin::signed(alice.clone()), 0),
+			BadOrigin
+		);
+		assert_ok!(Decentralml::force_close_task(RuntimeOrigin::root(), 0));
+		assert_eq!(
+			pallet_decentralml::Tasks::<Runtime>::get(0).unwrap().status,
+			TaskStatus::Closed
+		);
+		assert_eq!(Decentralml::held_by(&alice), 0);
+	});
 }

@@ -5,6 +5,7 @@ use alloc::{vec, vec::Vec};
 use frame::{benchmarking::prelude::*, traits::fungible::Mutate};
 
 const SEED: u32 = 0;
+const REVIEW_PERIOD: u32 = 10;
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, SEED);
@@ -36,7 +37,8 @@ fn create<T: Config>(policy: ValidationPolicy, slots: u32) -> (T::AccountId, Tas
 		reward: T::MinimumReward::get(),
 		slots,
 		deadline: now + 1_000u32.into(),
-		review_period: 1u32.into(),
+		// Long enough that a result submitted during setup is still within it at the call.
+		review_period: REVIEW_PERIOD.into(),
 		work_period: 1u32.into(),
 		validator: Some(account("validator", 0, SEED)),
 	};
@@ -168,7 +170,7 @@ mod benchmarks {
 	#[benchmark]
 	fn claim_reward() {
 		let (_, task_id, worker) = all_submitted::<T>();
-		advance::<T>(1);
+		advance::<T>(REVIEW_PERIOD);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(worker.clone()), task_id);
@@ -216,6 +218,23 @@ mod benchmarks {
 
 		assert!(Pallet::<T>::held_by(&creator).is_zero());
 		assert_eq!(Tasks::<T>::get(task_id).expect("exists").paid, s);
+	}
+
+	#[benchmark]
+	fn force_close_task(s: Linear<0, { T::MaxSlots::get() }>) -> Result<(), BenchmarkError> {
+		// Worst case: every live assignment is a submitted result, all paid at once.
+		let (creator, task_id) = create::<T>(ValidationPolicy::ManualAccept, T::MaxSlots::get());
+		let workers = assign_workers::<T>(task_id, s);
+		submit_all::<T>(task_id, &workers);
+		let origin =
+			T::ForceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, task_id);
+
+		assert!(Pallet::<T>::held_by(&creator).is_zero());
+		assert_eq!(Tasks::<T>::get(task_id).expect("exists").paid, s);
+		Ok(())
 	}
 
 	#[benchmark]

@@ -54,11 +54,14 @@ impl<T: Config> Pallet<T> {
 			.and_then(|rewards| rewards.checked_add(&deposit))
 			.ok_or(Error::<T>::EscrowOverflow)?;
 
+		let task_id = NextTaskId::<T>::get();
+		// A saturating counter would hand out its last id twice and overwrite a funded task.
+		let next_id = task_id.checked_add(1).ok_or(Error::<T>::TaskIdsExhausted)?;
+
 		T::Currency::hold(&HoldReason::TaskEscrow.into(), &creator, escrow)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
-		let task_id = NextTaskId::<T>::get();
-		NextTaskId::<T>::put(task_id.saturating_add(1));
+		NextTaskId::<T>::put(next_id);
 		let task = TaskInfo {
 			creator: creator.clone(),
 			kind: spec.kind,
@@ -77,6 +80,7 @@ impl<T: Config> Pallet<T> {
 			pending: 0,
 			paid: 0,
 			status: TaskStatus::Open,
+			ended_at: None,
 			model: None,
 		};
 		Tasks::<T>::insert(task_id, &task);
@@ -104,8 +108,11 @@ impl<T: Config> Pallet<T> {
 		Tasks::<T>::try_mutate(task_id, |maybe_task| {
 			let task = maybe_task.as_mut().ok_or(Error::<T>::UnknownTask)?;
 			ensure!(task.creator == who, Error::<T>::NotCreator);
-			ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+			// Workers submitted to the reviewers named at the time; swapping one out under them
+			// would let the creator pick a reviewer after seeing the results.
+			ensure!(task.pending == 0, Error::<T>::ResultAwaitingReview);
 			if let Some(v) = &validator {
+				ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 				// A validator deciding its own result would pay itself.
 				ensure!(!Assignments::<T>::contains_key(task_id, v), Error::<T>::OwnTask);
 			}
@@ -119,7 +126,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		Tasks::<T>::try_mutate(task_id, |maybe_task| {
 			let task = maybe_task.as_mut().ok_or(Error::<T>::UnknownTask)?;
-			ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+			ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 			ensure!(now < task.deadline, Error::<T>::DeadlinePassed);
 			ensure!(!task.is_reviewer(&worker), Error::<T>::OwnTask);
 			match Assignments::<T>::get(task_id, &worker) {
@@ -146,7 +153,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let result = Self::bound_content(result)?;
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
-		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		match Assignments::<T>::get(task_id, &worker) {
 			Some(Assignment::Assigned { .. }) => {},
 			None | Some(Assignment::Rejected) | Some(Assignment::Released) => {
@@ -185,7 +192,7 @@ impl<T: Config> Pallet<T> {
 		task_id: TaskId,
 		worker: &T::AccountId,
 	) -> Result<BlockNumberFor<T>, DispatchError> {
-		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		match Assignments::<T>::get(task_id, worker) {
 			Some(Assignment::Submitted { at, .. }) => Ok(at),
 			_ => Err(Error::<T>::NoPendingResult.into()),
@@ -220,7 +227,14 @@ impl<T: Config> Pallet<T> {
 		ensure!(task.is_reviewer(&who), Error::<T>::NotReviewer);
 		let reason: BoundedVec<u8, T::MaxReasonLen> =
 			reason.try_into().map_err(|_| Error::<T>::ReasonTooLong)?;
-		Self::pending_submission(&task, task_id, &worker)?;
+		let submitted_at = Self::pending_submission(&task, task_id, &worker)?;
+		// Past its review period the result is the worker's to claim: a late reject would let
+		// the reviewer race the claim and keep the reward.
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(
+			now < submitted_at.saturating_add(task.review_period),
+			Error::<T>::ReviewPeriodOver
+		);
 		task.pending.saturating_dec();
 		Assignments::<T>::insert(task_id, &worker, Assignment::Rejected);
 		Self::remove_live_worker(task_id, &worker);
@@ -246,7 +260,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_release_assignment(task_id: TaskId, worker: T::AccountId) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
-		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		let assigned_at = match Assignments::<T>::get(task_id, &worker) {
 			Some(Assignment::Assigned { at }) => at,
 			Some(Assignment::Submitted { .. }) => return Err(Error::<T>::AlreadySubmitted.into()),
@@ -265,7 +279,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_cancel_task(who: T::AccountId, task_id: TaskId) -> Result<u32, DispatchError> {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(task.creator == who, Error::<T>::NotCreator);
-		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		ensure!(task.pending == 0, Error::<T>::ResultAwaitingReview);
 		let workers = LiveWorkers::<T>::take(task_id);
 		for worker in workers.iter() {
@@ -274,6 +288,7 @@ impl<T: Config> Pallet<T> {
 		task.assigned = 0;
 		let refunded = Self::refund(&mut task)?;
 		task.status = TaskStatus::Cancelled;
+		task.ended_at = Some(frame_system::Pallet::<T>::block_number());
 		Tasks::<T>::insert(task_id, task);
 		Self::deposit_event(Event::TaskCancelled { task_id, refunded });
 		Ok(workers.len() as u32)
@@ -283,22 +298,57 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_close_task(who: T::AccountId, task_id: TaskId) -> Result<u32, DispatchError> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
-		ensure!(task.status == TaskStatus::Open, Error::<T>::TaskNotOpen);
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		ensure!(now >= task.deadline, Error::<T>::DeadlineNotReached);
-		let workers = LiveWorkers::<T>::take(task_id);
-		// Check every live assignment before moving any funds.
+		let (ended, _, refunded) = Self::end_task(task_id, &mut task, now, false)?;
+		Tasks::<T>::insert(task_id, task);
+		Self::deposit_event(Event::TaskClosed { task_id, by: who, refunded });
+		Ok(ended)
+	}
+
+	/// Close `task_id` for the force origin; returns how many live assignments were ended.
+	pub(crate) fn do_force_close_task(
+		by: Option<T::AccountId>,
+		task_id: TaskId,
+	) -> Result<u32, DispatchError> {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
+		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
+		let (ended, paid, refunded) = Self::end_task(task_id, &mut task, now, true)?;
+		Tasks::<T>::insert(task_id, task);
+		Self::deposit_event(Event::TaskForceClosed { task_id, by, paid, refunded });
+		Ok(ended)
+	}
+
+	/// End an open task: pay its submitted results, end its unsubmitted assignments, refund the
+	/// rest and mark it closed. Unless `pay_all`, a result still within its review period
+	/// refuses the whole close. Returns the live assignments ended, the results paid and the
+	/// amount refunded.
+	fn end_task(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		now: BlockNumberFor<T>,
+		pay_all: bool,
+	) -> Result<(u32, u32, BalanceOf<T>), DispatchError> {
+		let workers = LiveWorkers::<T>::get(task_id);
+		// Check every live assignment before changing anything.
 		let mut to_pay = Vec::new();
+		let mut to_end = Vec::new();
 		for worker in workers.iter() {
 			match Assignments::<T>::get(task_id, worker) {
 				Some(Assignment::Submitted { at, .. }) => {
 					ensure!(
-						now >= at.saturating_add(task.review_period),
+						pay_all || now >= at.saturating_add(task.review_period),
 						Error::<T>::ResultAwaitingReview
 					);
 					to_pay.push(worker.clone());
 				},
-				_ => Assignments::<T>::remove(task_id, worker),
+				_ => to_end.push(worker.clone()),
 			}
+		}
+		LiveWorkers::<T>::remove(task_id);
+		for worker in to_end.iter() {
+			Assignments::<T>::remove(task_id, worker);
 		}
 		task.assigned = 0;
 		for worker in to_pay.iter() {
@@ -307,13 +357,12 @@ impl<T: Config> Pallet<T> {
 				worker: worker.clone(),
 				by: None,
 			});
-			Self::pay_assignment(task_id, &mut task, worker)?;
+			Self::pay_assignment(task_id, task, worker)?;
 		}
-		let refunded = Self::refund(&mut task)?;
+		let refunded = Self::refund(task)?;
 		task.status = TaskStatus::Closed;
-		Tasks::<T>::insert(task_id, task);
-		Self::deposit_event(Event::TaskClosed { task_id, by: who, refunded });
-		Ok(workers.len() as u32)
+		task.ended_at = Some(now);
+		Ok((workers.len() as u32, to_pay.len() as u32, refunded))
 	}
 
 	pub(crate) fn do_publish_model(
@@ -326,6 +375,13 @@ impl<T: Config> Pallet<T> {
 			let task = maybe_task.as_mut().ok_or(Error::<T>::UnknownTask)?;
 			ensure!(task.is_reviewer(&who), Error::<T>::NotReviewer);
 			ensure!(task.status != TaskStatus::Cancelled, Error::<T>::TaskCancelled);
+			if let Some(ended_at) = task.ended_at {
+				let now = frame_system::Pallet::<T>::block_number();
+				ensure!(
+					now < ended_at.saturating_add(T::ModelPublishPeriod::get()),
+					Error::<T>::PublishPeriodOver
+				);
+			}
 			task.model = Some(model.clone());
 			Self::deposit_event(Event::ModelPublished { task_id, by: who, model });
 			Ok(())
@@ -352,7 +408,9 @@ impl<T: Config> Pallet<T> {
 			amount,
 			Precision::Exact,
 			Restriction::Free,
-			Fortitude::Polite,
+			// The reward was committed to the task when it was held: a freeze or lock the
+			// creator takes on later (vesting, voting) must not block paying it.
+			Fortitude::Force,
 		)?;
 		task.escrow = task.escrow.checked_sub(&amount).ok_or(Error::<T>::EscrowOverflow)?;
 		task.pending.saturating_dec();
@@ -379,6 +437,72 @@ impl<T: Config> Pallet<T> {
 
 	fn remove_live_worker(task_id: TaskId, worker: &T::AccountId) {
 		LiveWorkers::<T>::mutate(task_id, |workers| workers.retain(|w| w != worker));
+	}
+
+	/// Check every relation between the `Config` constants the pallet relies on; panics with
+	/// the relation that does not hold. Run by `integrity_test`.
+	pub fn check_constants() {
+		use frame::traits::fungible::Inspect;
+		let max_slots = T::MaxSlots::get();
+		assert!(max_slots > 0, "MaxSlots must be above zero");
+		assert!(
+			T::MaxCidLen::get() >= MIN_CID_LEN,
+			"MaxCidLen must fit a CIDv1 of a sha2-256 digest in base32 (59 bytes)"
+		);
+		assert!(T::MaxReasonLen::get() > 0, "MaxReasonLen must be above zero");
+		let minimum_reward = T::MinimumReward::get();
+		assert!(!minimum_reward.is_zero(), "MinimumReward must be above zero");
+		assert!(
+			minimum_reward >= T::Currency::minimum_balance(),
+			"MinimumReward must be at least the existential deposit, so a paid worker's account \
+			 always exists"
+		);
+		assert!(!T::TaskDepositBase::get().is_zero(), "TaskDepositBase must be above zero");
+		let per_byte = T::TaskDepositPerByte::get();
+		let max_len: BalanceOf<T> = T::MaxMetadataLen::get().into();
+		let max_deposit =
+			per_byte.checked_mul(&max_len).and_then(|d| d.checked_add(&T::TaskDepositBase::get()));
+		assert!(
+			max_deposit.is_some(),
+			"TaskDepositBase + TaskDepositPerByte * MaxMetadataLen must fit the balance type"
+		);
+		let slots: BalanceOf<T> = max_slots.into();
+		assert!(
+			minimum_reward
+				.checked_mul(&slots)
+				.and_then(|r| max_deposit.and_then(|d| r.checked_add(&d)))
+				.is_some(),
+			"MinimumReward * MaxSlots plus the largest deposit must fit the balance type"
+		);
+		let review = T::MaxReviewPeriod::get();
+		let work = T::MaxWorkPeriod::get();
+		let publish = T::ModelPublishPeriod::get();
+		assert!(!review.is_zero(), "MaxReviewPeriod must be above zero");
+		assert!(!work.is_zero(), "MaxWorkPeriod must be above zero");
+		assert!(!publish.is_zero(), "ModelPublishPeriod must be above zero");
+		// Deadlines plus periods saturate at the largest block number: keep every sum of
+		// periods a task can reach far below it, so no period ends "never".
+		let longest = review.checked_add(&work).and_then(|p| p.checked_add(&publish));
+		let half_of_max = BlockNumberFor::<T>::max_value() / 2u32.into();
+		assert!(
+			longest.is_some_and(|p| p < half_of_max),
+			"MaxReviewPeriod + MaxWorkPeriod + ModelPublishPeriod must stay below half the \
+			 largest block number"
+		);
+		assert!(T::ExpectedBlockTime::get() > 0, "ExpectedBlockTime must be above zero");
+		// Closing a full task touches every slot: it must fit in one block, or a full task
+		// could never be closed and its escrow would stay held.
+		let max_block = <T as frame_system::Config>::BlockWeights::get().max_block;
+		for (call, weight) in [
+			("close_task", T::WeightInfo::close_task(max_slots)),
+			("cancel_task", T::WeightInfo::cancel_task(max_slots)),
+			("force_close_task", T::WeightInfo::force_close_task(max_slots)),
+		] {
+			assert!(
+				weight.all_lte(max_block),
+				"MaxSlots too large: {call} of a full task does not fit in a block"
+			);
+		}
 	}
 
 	/// What the pallet holds from `who` under its hold reason.

@@ -149,6 +149,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxWorkPeriod: Get<BlockNumberFor<Self>>;
 
+		/// How long after a task ends its reviewers may still publish (or replace) its model, in
+		/// blocks. Bounds how long a validator keeps any power over an ended task.
+		#[pallet::constant]
+		type ModelPublishPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The origin that may end a stuck task with [`Pallet::force_close_task`] (Root on the
+		/// dev runtime; a governance origin elsewhere).
+		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
 		/// The time between blocks the chain aims for, in milliseconds. Clients convert
 		/// durations to block numbers with it; the pallet itself only counts blocks.
 		#[pallet::constant]
@@ -300,6 +309,18 @@ pub mod pallet {
 			/// Returned to the creator.
 			refunded: BalanceOf<T>,
 		},
+		/// The force origin closed the task: every result not rejected was paid, the rest of its
+		/// escrow returned.
+		TaskForceClosed {
+			/// The task.
+			task_id: TaskId,
+			/// The signed account behind the force origin, or `None` for Root or a collective.
+			by: Option<T::AccountId>,
+			/// Results paid by the force close.
+			paid: u32,
+			/// Returned to the creator.
+			refunded: BalanceOf<T>,
+		},
 		/// A reviewer recorded the federated model of the task.
 		ModelPublished {
 			/// The task.
@@ -373,21 +394,19 @@ pub mod pallet {
 		ResultAwaitingReview,
 		/// A cancelled task has no model to publish.
 		TaskCancelled,
+		/// The result's review period has passed: it can no longer be rejected, only accepted,
+		/// claimed by its worker or paid at close.
+		ReviewPeriodOver,
+		/// Every task id has been used.
+		TaskIdsExhausted,
+		/// The task ended more than `ModelPublishPeriod` blocks ago; its model is final.
+		PublishPeriodOver,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
-			use frame::traits::fungible::Inspect;
-			assert!(T::MaxSlots::get() > 0, "MaxSlots must be above zero");
-			assert!(T::MaxCidLen::get() > 0, "MaxCidLen must be above zero");
-			assert!(
-				T::MinimumReward::get() >= T::Currency::minimum_balance(),
-				"MinimumReward must be at least the existential deposit"
-			);
-			assert!(!T::MaxReviewPeriod::get().is_zero(), "MaxReviewPeriod must be above zero");
-			assert!(!T::MaxWorkPeriod::get().is_zero(), "MaxWorkPeriod must be above zero");
-			assert!(T::ExpectedBlockTime::get() > 0, "ExpectedBlockTime must be above zero");
+			Self::check_constants();
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -460,11 +479,17 @@ pub mod pallet {
 			Self::do_create_task(creator, spec).map(|_| ())
 		}
 
-		/// Name or remove the validator of an open task.
+		/// Name or remove the validator of a task.
 		///
 		/// ## Dispatch Origin
 		///
 		/// Signed: the task's creator.
+		///
+		/// ## Details
+		///
+		/// Refused while a result awaits review, so the reviewer a worker submitted to stays
+		/// until the result is decided. A validator can be named only on an open task; it can
+		/// be removed from an ended task too, which ends its power to publish the model.
 		///
 		/// ## Events
 		///
@@ -569,6 +594,11 @@ pub mod pallet {
 		/// ## Dispatch Origin
 		///
 		/// Signed: the creator or the task's validator.
+		///
+		/// ## Details
+		///
+		/// Only within the result's review period: once it has passed, the result can only be
+		/// accepted, claimed by its worker or paid at close.
 		///
 		/// ## Events
 		///
@@ -690,7 +720,8 @@ pub mod pallet {
 		///
 		/// ## Details
 		///
-		/// Allowed on open and closed tasks; a later call replaces the model.
+		/// Allowed while the task is open and for `ModelPublishPeriod` blocks after it closes; a
+		/// later call replaces the model. A cancelled task has no model.
 		///
 		/// ## Events
 		///
@@ -708,6 +739,39 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_publish_model(who, task_id, model)
+		}
+
+		/// End a stuck task: pay every submitted result not rejected, whatever its review
+		/// period, end the unsubmitted assignments and return the rest of the escrow.
+		///
+		/// ## Dispatch Origin
+		///
+		/// [`Config::ForceOrigin`].
+		///
+		/// ## Details
+		///
+		/// Works on any open task, before or after its deadline. Workers who submitted are paid
+		/// exactly the reward, as if accepted; nobody loses a submitted result to a force close.
+		///
+		/// ## Events
+		///
+		/// [`Event::RewardPaid`] for each result paid, then [`Event::TaskForceClosed`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`): charged at the bound, refunded to the live assignments ended.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::force_close_task(T::MaxSlots::get()))]
+		pub fn force_close_task(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+		) -> DispatchResultWithPostInfo {
+			T::ForceOrigin::ensure_origin(origin.clone())?;
+			// Name the account behind the force origin when there is one (a signed origin
+			// allowed by a custom `ForceOrigin`); Root and collectives have none.
+			let by = ensure_signed(origin).ok();
+			let ended = Self::do_force_close_task(by, task_id)?;
+			Ok(Some(T::WeightInfo::force_close_task(ended)).into())
 		}
 	}
 }

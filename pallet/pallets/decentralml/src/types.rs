@@ -4,6 +4,9 @@ use super::*;
 use alloc::vec::Vec;
 use frame::prelude::*;
 
+/// The shortest `MaxCidLen` a runtime may configure: a CIDv1 of a sha2-256 digest in base32.
+pub const MIN_CID_LEN: u32 = 59;
+
 /// Identifier of a task, assigned sequentially from zero.
 pub type TaskId = u32;
 
@@ -122,7 +125,8 @@ pub enum TaskStatus {
 	Open,
 	/// Cancelled by its creator; the escrow went back to the creator.
 	Cancelled,
-	/// Closed after its deadline; every result was paid or decided, the rest refunded.
+	/// Closed after its deadline (or forced by the force origin); every result was paid or
+	/// decided, the rest refunded.
 	Closed,
 }
 
@@ -183,6 +187,8 @@ pub struct TaskInfo<
 	pub paid: u32,
 	/// Where the task is in its life.
 	pub status: TaskStatus,
+	/// The block at which the task was closed or cancelled; `None` while it is open.
+	pub ended_at: Option<BlockNumber>,
 	/// The latest federated model published for the task.
 	pub model: Option<ContentRef<MaxCidLen>>,
 }
@@ -206,6 +212,11 @@ where
 	/// Whether `who` may decide results and publish the model.
 	pub fn is_reviewer(&self, who: &A) -> bool {
 		&self.creator == who || self.validator.as_ref() == Some(who)
+	}
+
+	/// Whether the task still takes assignments, results and decisions.
+	pub fn is_open(&self) -> bool {
+		self.status == TaskStatus::Open
 	}
 }
 

@@ -30,6 +30,7 @@ pub trait WeightInfo {
 	fn cancel_task(s: u32, ) -> Weight;
 	fn close_task(s: u32, ) -> Weight;
 	fn publish_model() -> Weight;
+	fn force_close_task(s: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_decentralml` on the configured runtime's database weights.
@@ -221,6 +222,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn force_close_task(s: u32, ) -> Weight {
+		// Proof size in bytes, measured: `4890 + s * (347 ±0)`,
+		// estimated: `8060 + s * (2710 ±0)`.
+		// Minimum execution time: 60_722_000 picoseconds.
+		Weight::from_parts(73_616_588, 8060)
+			// Standard error: 106_470
+			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
+	}
 }
 
 /// The same figures on the reference database weights, for tests and mocks.
@@ -286,5 +300,14 @@ impl WeightInfo for () {
 		Weight::from_parts(20_697_000, 8060)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn force_close_task(s: u32, ) -> Weight {
+		Weight::from_parts(73_616_588, 8060)
+			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 }

@@ -65,12 +65,13 @@ fn cancel_task_validation_works() {
 			Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id),
 			Error::<Test>::ResultAwaitingReview
 		);
-		assert_ok!(Decentralml::reject_result(RuntimeOrigin::signed(ALICE), id, BOB, vec![]));
+		assert_ok!(Decentralml::claim_reward(RuntimeOrigin::signed(BOB), id));
 		assert_ok!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id));
 		assert_noop!(
 			Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id),
 			Error::<Test>::TaskNotOpen
 		);
+		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 	});
 }
 

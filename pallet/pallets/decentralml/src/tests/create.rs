@@ -36,6 +36,7 @@ fn create_task_works() {
 				pending: 0,
 				paid: 0,
 				status: TaskStatus::Open,
+				ended_at: None,
 				model: None,
 			}
 		);
@@ -166,13 +167,13 @@ fn create_task_accepts_the_bounds() {
 #[test]
 fn create_task_minimum_reward_is_configurable() {
 	ExtBuilder::build_and_execute(|| {
-		MinimumReward::set(500);
+		TestMinimumReward::set(500);
 		assert_noop!(
 			NewTask { reward: 499, ..Default::default() }.create(ALICE),
 			Error::<Test>::RewardTooLow
 		);
 		assert_ok!(NewTask { reward: 500, ..Default::default() }.create(ALICE));
-		MinimumReward::set(EXISTENTIAL_DEPOSIT);
+		TestMinimumReward::set(EXISTENTIAL_DEPOSIT);
 	});
 }
 

@@ -1,6 +1,7 @@
 //! A test runtime with the real balances pallet.
 
 use crate as pallet_decentralml;
+use frame::deps::sp_runtime::TryRuntimeError;
 use frame::testing_prelude::*;
 use polkadot_sdk::{pallet_balances, polkadot_sdk_frame as frame};
 
@@ -34,8 +35,18 @@ impl pallet_balances::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 }
 
+// `static` so the integrity tests can set one constant out of its allowed range.
 parameter_types! {
-	pub static MinimumReward: Balance = EXISTENTIAL_DEPOSIT;
+	pub static TestMinimumReward: Balance = EXISTENTIAL_DEPOSIT;
+	pub static TestTaskDepositBase: Balance = DEPOSIT_BASE;
+	pub static TestTaskDepositPerByte: Balance = DEPOSIT_PER_BYTE;
+	pub static TestMaxSlots: u32 = MAX_SLOTS;
+	pub static TestMaxCidLen: u32 = MAX_CID_LEN;
+	pub static TestMaxReasonLen: u32 = MAX_REASON_LEN;
+	pub static TestMaxReviewPeriod: u64 = MAX_REVIEW_PERIOD;
+	pub static TestMaxWorkPeriod: u64 = MAX_WORK_PERIOD;
+	pub static TestModelPublishPeriod: u64 = MODEL_PUBLISH_PERIOD;
+	pub static TestExpectedBlockTime: u64 = 6_000;
 }
 
 pub const DEPOSIT_BASE: Balance = 50;
@@ -46,20 +57,23 @@ pub const MAX_METADATA_LEN: u32 = 128;
 pub const MAX_REASON_LEN: u32 = 32;
 pub const MAX_REVIEW_PERIOD: u64 = 100;
 pub const MAX_WORK_PERIOD: u64 = 100;
+pub const MODEL_PUBLISH_PERIOD: u64 = 20;
 
 impl pallet_decentralml::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type MinimumReward = MinimumReward;
-	type TaskDepositBase = ConstU128<DEPOSIT_BASE>;
-	type TaskDepositPerByte = ConstU128<DEPOSIT_PER_BYTE>;
-	type MaxSlots = ConstU32<MAX_SLOTS>;
-	type MaxCidLen = ConstU32<MAX_CID_LEN>;
+	type MinimumReward = TestMinimumReward;
+	type TaskDepositBase = TestTaskDepositBase;
+	type TaskDepositPerByte = TestTaskDepositPerByte;
+	type MaxSlots = TestMaxSlots;
+	type MaxCidLen = TestMaxCidLen;
 	type MaxMetadataLen = ConstU32<MAX_METADATA_LEN>;
-	type MaxReasonLen = ConstU32<MAX_REASON_LEN>;
-	type MaxReviewPeriod = ConstU64<MAX_REVIEW_PERIOD>;
-	type MaxWorkPeriod = ConstU64<MAX_WORK_PERIOD>;
-	type ExpectedBlockTime = ConstU64<6000>;
+	type MaxReasonLen = TestMaxReasonLen;
+	type MaxReviewPeriod = TestMaxReviewPeriod;
+	type MaxWorkPeriod = TestMaxWorkPeriod;
+	type ModelPublishPeriod = TestModelPublishPeriod;
+	type ForceOrigin = EnsureRoot<AccountId>;
+	type ExpectedBlockTime = TestExpectedBlockTime;
 	type WeightInfo = ();
 }
 
@@ -93,13 +107,37 @@ impl ExtBuilder {
 		ext
 	}
 
-	/// Run `test`, then check every invariant of the pallet.
+	/// Run `test`, then check every invariant of the pallet and that the test minted or burned
+	/// nothing (the mock charges no fees, so escrow only moves funds between accounts).
 	pub fn build_and_execute(test: impl FnOnce()) {
 		Self::build().execute_with(|| {
+			let issuance = Balances::total_issuance();
 			test();
-			Decentralml::do_try_state().expect("pallet invariants hold after the test");
+			check_invariants().expect("pallet invariants hold after the test");
+			assert_eq!(Balances::total_issuance(), issuance, "the test minted or burned funds");
 		});
 	}
+}
+
+/// `do_try_state`, plus what only a concrete runtime can check: over every account, what is
+/// held under the pallet's reason equals what the task records owe, so nothing is held for a
+/// record that no longer owes it.
+pub fn check_invariants() -> Result<(), TryRuntimeError> {
+	Decentralml::do_try_state()?;
+	let expected = Decentralml::expected_holds()?;
+	let reason: RuntimeHoldReason = crate::HoldReason::TaskEscrow.into();
+	let mut total_held: Balance = 0;
+	for (who, holds) in pallet_balances::Holds::<Test>::iter() {
+		let held: Balance = holds.iter().filter(|h| h.id == reason).map(|h| h.amount).sum();
+		total_held += held;
+		if held != expected.get(&who).copied().unwrap_or_default() {
+			return Err("an account's escrow hold differs from what its tasks owe".into());
+		}
+	}
+	if total_held != expected.values().sum::<Balance>() {
+		return Err("the total held under the escrow reason differs from the records".into());
+	}
+	Ok(())
 }
 
 /// For the benchmark test suite.

@@ -2,10 +2,14 @@
 //! checks the pallet's invariants afterwards.
 
 mod assign;
+mod attacks;
 mod close;
 mod create;
+mod force_close;
+mod integrity;
 pub(crate) mod mock;
 mod review;
 mod sequences;
 mod submit;
 pub(crate) mod utils;
+mod validator;
