@@ -21,7 +21,9 @@
 //! - **Escrow**: what is held from the creator for a task: `reward * (slots - paid) + deposit`
 //!   while the task is open, nothing once it is closed or cancelled.
 //! - **Review period**: blocks the reviewer has to decide a result after its submission. Once it
-//!   has passed, the worker can claim the reward with [`Pallet::claim_reward`].
+//!   has passed, the result can no longer be rejected, and the worker can claim the reward with
+//!   [`Pallet::claim_reward`].
+//! - **Force origin**: [`Config::ForceOrigin`], which may end a stuck task at once.
 //! - **Work period**: blocks a worker has to submit after taking a slot. Once it has passed,
 //!   anyone can free the slot with [`Pallet::release_assignment`].
 //!
@@ -29,6 +31,7 @@
 //!
 //! ```text
 //! create_task ──> Open ──(deadline passed, no result awaiting review within its period)──> Closed
+//!                   ├──(force origin, any time; every submitted result paid)──> Closed
 //!                   └──(creator, no result awaiting review)──> Cancelled
 //!
 //! per worker:  assign_task ──> Assigned ──submit_result──> Submitted ──accept_result──> Paid
@@ -43,7 +46,8 @@
 //! ## Interface
 //!
 //! - [`Pallet::create_task`]: post a task and put its escrow on hold.
-//! - [`Pallet::set_validator`]: name or remove the task's validator (creator).
+//! - [`Pallet::set_validator`]: name or remove the task's validator while no result waits
+//!   (creator).
 //! - [`Pallet::assign_task`]: take a free slot (anyone but the reviewers).
 //! - [`Pallet::submit_result`]: send a result for one's slot, before the deadline.
 //! - [`Pallet::accept_result`]: accept a result and pay its worker (reviewer).
@@ -52,7 +56,10 @@
 //! - [`Pallet::release_assignment`]: free a slot not submitted within the work period (anyone).
 //! - [`Pallet::cancel_task`]: end a task with no result awaiting review (creator).
 //! - [`Pallet::close_task`]: end a task after its deadline (anyone).
-//! - [`Pallet::publish_model`]: record the federated model of a task (reviewer).
+//! - [`Pallet::publish_model`]: record the federated model of a task, while it is open and for
+//!   `ModelPublishPeriod` after it closed (reviewer).
+//! - [`Pallet::force_close_task`]: end a stuck task, paying every submitted result (force
+//!   origin).
 //!
 //! ## Invariants
 //!
@@ -61,10 +68,13 @@
 //! 1. What is held from each creator equals the sum of the escrow of their open tasks; an open
 //!    task's escrow is `reward * (slots - paid) + deposit`, a closed or cancelled task's is zero.
 //! 2. Counters agree with the assignments: `assigned`, `pending` and `paid` count the task's
-//!    `Assigned`, `Submitted` and `Paid` assignments.
+//!    `Assigned`, `Submitted` and `Paid` assignments, and the live list holds exactly the
+//!    `Assigned` and `Submitted` workers, each once.
 //! 3. A task never has more live assignments and payments than slots.
-//! 4. No creator or validator holds an assignment on its own task.
+//! 4. Neither the creator nor the validator holds an assignment on the task.
 //! 5. An ended task has no assignment still live: no result is stranded.
+//! 6. Records agree: task ids are below `NextTaskId`, submitted CIDs match the assignments,
+//!    deposits match the metadata, and `ended_at` is set exactly on ended tasks.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
