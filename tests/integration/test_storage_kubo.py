@@ -161,12 +161,16 @@ def test_declared_size_over_limit_needs_no_daemon(tmp_path: Path) -> None:
         store.pull(random_cid(), tmp_path / "dest", sha256="0" * 64, size=5000)
 
 
-def test_unknown_cid_is_not_found(store: IpfsStore, tmp_path: Path) -> None:
+def test_unknown_cid_is_not_found(kubo: KuboDaemon, tmp_path: Path) -> None:
+    """Nobody has the CID: not found within the timeout, exit-1 class, nothing written."""
     cid = random_cid()
-    with pytest.raises(ContentNotFound) as info:
+    started = time.monotonic()
+    with IpfsStore(kubo.api_url, timeout=2) as store, pytest.raises(ContentNotFound) as info:
         store.pull(cid, tmp_path / "dest", sha256="0" * 64)
     assert info.value.cid == cid
-    assert not (tmp_path / "dest").exists()
+    assert str(info.value).startswith("content not found within 2 s")
+    assert time.monotonic() - started < 2 + 5
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_malformed_cid(store: IpfsStore, tmp_path: Path) -> None:
