@@ -149,26 +149,43 @@ def test_hung_daemon_is_unreachable_within_the_timeout(
     assert "did not answer within 1 s" in push.stderr and "Traceback" not in push.stderr
 
 
-def test_sigterm_removes_the_staging_directory(own_kubo: KuboDaemon, tmp_path: Path) -> None:
-    """A pull stopped by SIGTERM while waiting on the daemon leaves nothing behind."""
+def start_blocked_pull(daemon: KuboDaemon, ref: ContentRef, dest: Path) -> subprocess.Popen[str]:
+    """A CLI pull into `dest`, against a daemon stopped with SIGSTOP: it waits on the daemon.
+
+    Returns once the pull's staging directory exists beside `dest`.
+    """
+    proc = subprocess.Popen(
+        [CLI, "assets", "pull", ref.cid, str(dest), "--sha256", ref.sha256,
+         "--timeout", "60", "--ipfs-api", daemon.api_url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not staging_dirs(dest):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the pull never created its staging: {proc.communicate()}")
+        time.sleep(0.02)
+    return proc
+
+
+def staging_dirs(dest: Path) -> list[Path]:
+    if not dest.parent.exists():
+        return []
+    return [p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}.pull-")]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_interrupted_pull_removes_its_staging_directory(
+    own_kubo: KuboDaemon, tmp_path: Path, signum: int
+) -> None:
+    """A pull stopped by SIGTERM or Ctrl-C while waiting on the daemon leaves nothing behind."""
     with IpfsStore(own_kubo.api_url) as store:
         ref = store.push(make_bundle_dir(tmp_path / "src"))
     os.kill(own_kubo.pid, signal.SIGSTOP)
     parent = tmp_path / "new"
-    proc = subprocess.Popen(
-        [CLI, "assets", "pull", ref.cid, str(parent / "dest"), "--sha256", ref.sha256,
-         "--timeout", "60", "--ipfs-api", own_kubo.api_url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-    )  # fmt: skip
+    proc = start_blocked_pull(own_kubo, ref, parent / "dest")
     try:
-        deadline = time.monotonic() + 30
-        while not (
-            parent.exists() and any(p.name.startswith(".dest.pull-") for p in parent.iterdir())
-        ):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the pull never created its staging directory"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
@@ -176,6 +193,28 @@ def test_sigterm_removes_the_staging_directory(own_kubo: KuboDaemon, tmp_path: P
     assert proc.returncode == 1, err
     assert "pull interrupted" in err and "Traceback" not in err
     assert not parent.exists(), list(parent.iterdir())
+
+
+def test_next_pull_removes_what_a_killed_pull_left(own_kubo: KuboDaemon, tmp_path: Path) -> None:
+    """SIGKILL skips all clean-up; the next pull to the same DEST removes the leftovers."""
+    with IpfsStore(own_kubo.api_url) as store:
+        ref = store.push(make_bundle_dir(tmp_path / "src"))
+    os.kill(own_kubo.pid, signal.SIGSTOP)
+    dest = tmp_path / "dest"
+    proc = start_blocked_pull(own_kubo, ref, dest)
+    proc.kill()
+    proc.communicate(timeout=20)
+    left = staging_dirs(dest)
+    assert len(left) == 1
+    os.kill(own_kubo.pid, signal.SIGCONT)
+    done = subprocess.run(
+        [CLI, "assets", "pull", ref.cid, str(dest), "--sha256", ref.sha256,
+         "--ipfs-api", own_kubo.api_url],
+        capture_output=True, text=True, env=cli_env(), timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert staging_dirs(dest) == []
+    assert snapshot(dest) == snapshot(tmp_path / "src")
 
 
 @pytest.mark.skipif(
