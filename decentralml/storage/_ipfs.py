@@ -2,11 +2,12 @@
 
 Only what bundles need: ``version``, ``add`` (one file, pinned, fixed import settings),
 ``files/stat`` and ``cat``. Every request is a POST, as Kubo requires. Transport failures
-become `IpfsUnavailable`; a CID the daemon cannot find becomes `ContentNotFound`.
+become `IpfsUnavailable`; a CID the daemon cannot find becomes `ContentNotFound`; a daemon
+that accepts connections but stays silent is `IpfsUnavailable`, not missing content.
 
-It speaks HTTP through the standard library's `http.client`. Kubo streams ``cat`` output as
-HTTP/1.1 chunks of 4 KiB; `http.client` reads those into a 1 MiB buffer about twice as fast
-as an h11-based client (httpx), which decides whether a download keeps up with the daemon
+It speaks HTTP through the standard library's `http.client`. Kubo streams ``cat`` output to
+HTTP/1.1 clients as chunks of a few KiB, each parsed in Python; ``cat`` is therefore asked
+in HTTP/1.0, which Kubo answers with the bare bytes, read straight into the caller's buffer
 (see docs/storage.md, "Performance").
 """
 
@@ -45,7 +46,6 @@ ADD_PARAMS = {
     "progress": "false",
 }
 
-READ_BUFFER = 1 << 20
 # Extra seconds the socket waits beyond the deadline the daemon was given for a lookup.
 _GRACE = 5.0
 # Longest wait of the liveness check that tells a stalled transfer from a hung daemon.

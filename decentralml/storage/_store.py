@@ -34,7 +34,8 @@ class IpfsStore:
     api_url:
         The daemon's RPC API, e.g. ``http://127.0.0.1:5001`` or ``/ip4/127.0.0.1/tcp/5001``.
     timeout:
-        Seconds to wait for the daemon, and for a CID to be found, before giving up.
+        Seconds to wait for the daemon to answer, for a CID to be found, and for the next
+        bytes of a transfer (not a bound on a whole transfer that keeps moving).
     limits:
         Bounds on archive size, unpacked size and entry count (defaults: `Limits()`).
     """
