@@ -18,9 +18,10 @@ file; the raw baselines then add and cat exactly those archive bytes:
 
 Each measurement runs `--rounds` times, alternating which side goes first; the median is
 reported. Ours runs in a fresh Python process that times only the operation and reports its
-own peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), beside the peak RSS of the same
-process doing nothing but importing the library (the baseline). Raw timings are of the whole
-`ipfs` command, its start-up included. Not a test: it prints what it measured, and the ratios.
+own peak RSS (`VmHWM` from /proc, or `ru_maxrss` where there is no /proc), beside the peak
+RSS of the same process doing nothing but importing the library (the baseline). Raw timings
+are of the whole `ipfs` command, its start-up included (also reported alone, as `ipfs cat`
+of one byte). Not a test: it prints what it measured, and the ratios.
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The test suite's two-node set-up: one definition of "two local nodes over loopback".
+from tests.fixtures_kubo import KuboPeer, launch_peer  # noqa: E402
+
 MB = 1_000_000
+# No step of a round takes anywhere near this; a transfer that does has stalled.
+STALL = 300.0
 
 
 def _child(argv: list[str]) -> None:
@@ -63,8 +69,24 @@ def _child(argv: list[str]) -> None:
     else:
         extra = {}
     elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_rss_mib": peak_kib / 1024, **extra}))
+    print(json.dumps({"seconds": elapsed, "peak_rss_mib": peak_rss_kib() / 1024, **extra}))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set, in KiB.
+
+    Linux's `ru_maxrss` also counts the parent's resident set at fork time (the forked copy
+    is this process until exec), so it grows with the benchmark's own process; `VmHWM` in
+    /proc is the peak of this program's memory alone.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def free_port() -> int:
@@ -75,7 +97,11 @@ def free_port() -> int:
 
 def run_child(*args: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=STALL,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
@@ -90,7 +116,12 @@ class Raw:
 
     def __call__(self, *args: str, stdout: Any = subprocess.PIPE) -> str:
         out = subprocess.run(
-            [str(self.binary), *args], env=self.env, check=True, stdout=stdout, text=True
+            [str(self.binary), *args],
+            env=self.env,
+            check=True,
+            stdout=stdout,
+            text=True,
+            timeout=STALL,
         )
         return out.stdout.strip() if out.stdout else ""
 
@@ -182,16 +213,17 @@ def command_startup(raw: Raw, work: Path, rounds: int) -> float:
 
 
 def bench_size(
-    raw_a: Raw,
-    api_a: str,
-    raw_b: Raw,
-    api_b: str,
+    nodes: tuple[KuboPeer, KuboPeer],
+    raws: tuple[Raw, Raw],
     work: Path,
     size_mb: int,
     rounds: int,
     startup: float,
 ) -> dict[str, Any]:
     from decentralml.storage import pack_directory
+
+    (node_a, node_b), (raw_a, raw_b) = nodes, raws
+    api_a, api_b = node_a.api_url, node_b.api_url
 
     src = make_bundle(work / f"src-{size_mb}", size_mb * MB)
     archive = work / f"bundle-{size_mb}.tar"
@@ -216,6 +248,9 @@ def bench_size(
     def clear_b() -> None:
         raw_b.forget()
         assert not raw_b.holds(cid), "node B still holds the bundle"
+        # A fresh connection each time, as between two unrelated transfers: right after a
+        # garbage collection, re-asking the same peer for the same blocks can stall in Kubo.
+        node_b.reconnect(node_a)
 
     for i in range(rounds):
         raw_first = i % 2 == 0  # alternate, so neither side always runs on a warmer machine
@@ -260,7 +295,6 @@ def main() -> int:
     args = parser.parse_args()
 
     from decentralml.devnet.kubo import KUBO_VERSION, kubo_binary
-    from tests.fixtures_kubo import launch_peer
 
     binary = kubo_binary(log=lambda m: print(m, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="storage-bench-") as tmp:
@@ -274,16 +308,7 @@ def main() -> int:
                 raw_a, raw_b = Raw(binary, node_a.repo), Raw(binary, node_b.repo)
                 startup = command_startup(raw_a, work, args.rounds)
                 rows = [
-                    bench_size(
-                        raw_a,
-                        node_a.api_url,
-                        raw_b,
-                        node_b.api_url,
-                        work,
-                        int(s),
-                        args.rounds,
-                        startup,
-                    )
+                    bench_size((node_a, node_b), (raw_a, raw_b), work, int(s), args.rounds, startup)
                     for s in args.sizes.split(",")
                 ]
             finally:

@@ -96,6 +96,20 @@ class KuboPeer:
             assert time.monotonic() < deadline, "peers did not see each other within 10 s"
             time.sleep(0.05)
 
+    def reconnect(self, other: KuboPeer) -> None:
+        """Drop the connection to `other` and dial it again: both forget their bitswap state.
+
+        Seen with Kubo 0.43: a node that garbage-collected blocks and asks the same peer for
+        them again right away can wait forever on one of them, connection up, until the
+        connection is made anew.
+        """
+        self.rpc("swarm/disconnect", arg=other.multiaddr())
+        deadline = time.monotonic() + 10
+        while self.is_connected(other) or other.is_connected(self):
+            assert time.monotonic() < deadline, "peers did not disconnect within 10 s"
+            time.sleep(0.02)
+        self.connect(other)
+
     def is_connected(self, other: KuboPeer) -> bool:
         peers = self.rpc("swarm/peers").json().get("Peers") or []
         return any(p.get("Peer") == other.peer_id for p in peers)
