@@ -208,7 +208,9 @@ class KuboClient:
         with self._open("cat", params, cid=cid, timeout=self.timeout, http10=True) as response:
 
             def readinto(buffer: memoryview) -> int:
-                with self._translate(cid=cid, timeout=self.timeout):
+                with self._translate(
+                    cid=cid, timeout=self.timeout, stalled="no more of its blocks arrived"
+                ):
                     return response.readinto(buffer)
 
             yield readinto
@@ -276,7 +278,12 @@ class KuboClient:
 
     @contextmanager
     def _translate(
-        self, *, cid: str | None = None, timeout: float | None = None, wait: float | None = None
+        self,
+        *,
+        cid: str | None = None,
+        timeout: float | None = None,
+        wait: float | None = None,
+        stalled: str = "no answer",
     ) -> Iterator[None]:
         """Turn transport failures into `IpfsUnavailable`, and a stall into the right error.
 
@@ -290,7 +297,8 @@ class KuboClient:
         except TimeoutError as exc:
             waited = self.timeout if wait is None else wait
             if cid is not None and self._answers(min(waited, _PROBE)):
-                raise _not_found(cid, self.timeout if timeout is None else timeout) from exc
+                limit = self.timeout if timeout is None else timeout
+                raise self._not_found(cid, limit, stalled) from exc
             raise self._hung(waited) from exc
         except (OSError, http.client.HTTPException) as exc:
             raise IpfsUnavailable(
@@ -309,6 +317,16 @@ class KuboClient:
             return False
         finally:
             connection.close()
+
+    def _not_found(self, cid: str, timeout: float | None, detail: str) -> ContentNotFound:
+        within = f" within {timeout:g} s" if timeout is not None else ""
+        return ContentNotFound(
+            f"content not found{within}: no node reachable from the IPFS daemon at "
+            f"{self.api_url} sent {cid} ({detail})",
+            cid=cid,
+            hint="check the CID, and that a node holding it is online and connected to your "
+            "IPFS daemon (`ipfs swarm peers`); a larger --timeout gives slow peers more time",
+        )
 
     def _hung(self, waited: float) -> IpfsUnavailable:
         return IpfsUnavailable(
@@ -346,22 +364,11 @@ class KuboClient:
                 hint="give credentials in the URL (https://user:secret@host:port)",
             )
         if cid is not None and any(s in message.lower() for s in _NOT_FOUND):
-            raise _not_found(cid, timeout, message)
+            raise self._not_found(cid, timeout, message)
         raise StorageError(
             f"the IPFS daemon at {self.api_url} refused the request "
             f"(HTTP {status}): {message or response.reason}"
         )
-
-
-def _not_found(cid: str, timeout: float | None, detail: str | None = None) -> ContentNotFound:
-    within = f" within {timeout:g} s" if timeout is not None else ""
-    suffix = f" ({detail})" if detail else ""
-    return ContentNotFound(
-        f"content not found{within}: no node reachable from the IPFS daemon sent {cid}{suffix}",
-        cid=cid,
-        hint="check the CID, and that a node holding it is online and connected to your "
-        "IPFS daemon (`ipfs swarm peers`); a larger --timeout gives slow peers more time",
-    )
 
 
 def _json(raw: bytes) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -80,4 +81,30 @@ def test_source_node_stopped_is_not_found_and_writes_nothing(
     with IpfsStore(b.api_url, timeout=2) as store_b, pytest.raises(ContentNotFound) as info:
         store_b.pull(ref.cid, dest, sha256=ref.sha256)
     assert "within 2 s" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_source_node_hung_mid_transfer_is_not_found(
+    kubo_pair: tuple[KuboPeer, KuboPeer], tmp_path: Path
+) -> None:
+    """B has the first blocks, A freezes: B still answers, so the content is what is missing.
+
+    B fetches the first 5 MB alone beforehand, so the pull's transfer stops at a known place
+    once A is stopped with SIGSTOP.
+    """
+    a, b = kubo_pair
+    with IpfsStore(a.api_url, timeout=30) as store_a:
+        ref = store_a.push(big_bundle(tmp_path / "src"))
+    assert len(b.rpc("cat", arg=ref.cid, length=str(5 * MB)).content) == 5 * MB
+    os.kill(a.pid, signal.SIGSTOP)  # resumed by the fixture's stop()
+    dest = tmp_path / "out" / "dest"
+    received: list[int] = []
+    started = time.monotonic()
+    with IpfsStore(b.api_url, timeout=2) as store_b, pytest.raises(ContentNotFound) as info:
+        store_b.pull(ref.cid, dest, sha256=ref.sha256, progress=lambda d, t: received.append(d))
+    assert time.monotonic() - started < 2 * 3 + 5
+    assert received and 0 < received[-1] < ref.size, "the transfer began, then stalled"
+    assert "content not found within 2 s" in str(info.value)
+    assert "no more of its blocks arrived" in str(info.value)
+    assert b.api_url in str(info.value)
     assert not (tmp_path / "out").exists()
