@@ -1,23 +1,27 @@
 #!/usr/bin/env python3
-"""Bundle push/pull throughput against raw `ipfs add` / `ipfs cat`, and peak memory.
+"""Bundle push/pull throughput against raw `ipfs add` / `ipfs cat`, locally and across nodes.
 
-    .venv/bin/python benchmarks/storage_bench.py [--sizes 25,100] [--rounds 3] [--json FILE]
+    .venv/bin/python benchmarks/storage_bench.py [--sizes 25,100] [--rounds 5] [--json FILE]
 
-Starts its own offline Kubo daemon (the pinned build) in a temporary directory. For each
-size it makes a bundle directory of random data (four files) and packs it once to a tar file;
-the raw baseline then adds and cats exactly those archive bytes on the same daemon:
+Starts two Kubo daemons of the pinned build in a temporary directory, each with its own
+repository, talking over loopback only, connected to each other (node A and node B). For
+each size it makes a bundle directory of random data (four files) and packs it once to a tar
+file; the raw baselines then add and cat exactly those archive bytes:
 
-- push: `IpfsStore.push(dir)` (scan, pack, hash and upload in one stream) against
-  `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576 -Q FILE` (same CID);
-- pull: `IpfsStore.pull(cid, dest)` (stat, download to disk while hashing, verify, unpack)
-  against `ipfs cat CID > FILE`.
+- push on node A: `IpfsStore.push(dir)` (scan, pack, hash and upload in one stream) against
+  `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576 -Q FILE` (same CID); before
+  every add the bundle is unpinned and garbage-collected, so neither side finds its blocks;
+- pull on node A (local): `IpfsStore.pull(cid, dest)` (stat, then unpack while the bytes
+  stream in and are hashed, verify, rename into place) against `ipfs cat CID > FILE`;
+- pull through node B of content held by node A (across nodes): the same two, with node B's
+  blockstore garbage-collected before each one, so every transfer crosses by bitswap.
 
-Before every add the bundle is unpinned and garbage-collected, so neither side finds its
-blocks already stored. Each measurement runs `--rounds` times, alternating ours and raw;
-the median is reported. Ours runs in a fresh Python process that times only the operation
-and reports its own peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), beside the
-peak RSS of the same process doing nothing but importing the library (the baseline). Raw
-timings are of the whole `ipfs` command, its start-up included.
+Each measurement runs `--rounds` times, alternating which side goes first; the median is
+reported. Ours runs in a fresh Python process that times only the operation and reports its
+own peak RSS (`VmHWM` from /proc, or `ru_maxrss` where there is no /proc), beside the peak
+RSS of the same process doing nothing but importing the library (the baseline). Raw timings
+are of the whole `ipfs` command, its start-up included (also reported alone, as `ipfs cat`
+of one byte). Not a test: it prints what it measured, and the ratios.
 """
 
 from __future__ import annotations
@@ -33,13 +37,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The test suite's two-node set-up: one definition of "two local nodes over loopback".
+from tests.fixtures_kubo import KuboPeer, launch_peer  # noqa: E402
+
 MB = 1_000_000
+# No step of a round takes anywhere near this; a transfer that does has stalled.
+STALL = 300.0
 
 
 def _child(argv: list[str]) -> None:
@@ -59,8 +69,24 @@ def _child(argv: list[str]) -> None:
     else:
         extra = {}
     elapsed = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "peak_rss_mib": peak_kib / 1024, **extra}))
+    print(json.dumps({"seconds": elapsed, "peak_rss_mib": peak_rss_kib() / 1024, **extra}))
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set, in KiB.
+
+    Linux's `ru_maxrss` also counts the parent's resident set at fork time (the forked copy
+    is this process until exec), so it grows with the benchmark's own process; `VmHWM` in
+    /proc is the peak of this program's memory alone.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def free_port() -> int:
@@ -71,14 +97,18 @@ def free_port() -> int:
 
 def run_child(*args: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=STALL,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
 class Raw:
-    """The `ipfs` command line against the benchmark daemon."""
+    """The `ipfs` command line against one benchmark daemon."""
 
     def __init__(self, binary: Path, repo: Path) -> None:
         self.binary = binary
@@ -86,7 +116,12 @@ class Raw:
 
     def __call__(self, *args: str, stdout: Any = subprocess.PIPE) -> str:
         out = subprocess.run(
-            [str(self.binary), *args], env=self.env, check=True, stdout=stdout, text=True
+            [str(self.binary), *args],
+            env=self.env,
+            check=True,
+            stdout=stdout,
+            text=True,
+            timeout=STALL,
         )
         return out.stdout.strip() if out.stdout else ""
 
@@ -95,14 +130,25 @@ class Raw:
         text = self(*args, stdout=stdout)
         return time.perf_counter() - started, text
 
-    def forget(self, cid: str) -> None:
-        subprocess.run(
-            [str(self.binary), "pin", "rm", cid],
+    def forget(self, cid: str | None = None) -> None:
+        """Unpin `cid` (if given) and garbage-collect: the node no longer holds its blocks."""
+        if cid:
+            subprocess.run(
+                [str(self.binary), "pin", "rm", cid],
+                env=self.env,
+                check=False,
+                capture_output=True,
+            )
+        self("repo", "gc", "--quiet")
+
+    def holds(self, cid: str) -> bool:
+        done = subprocess.run(
+            [str(self.binary), "--offline", "block", "stat", cid],
             env=self.env,
             check=False,
             capture_output=True,
         )
-        self("repo", "gc", "--quiet")
+        return done.returncode == 0
 
 
 def make_bundle(root: Path, size: int) -> Path:
@@ -118,101 +164,191 @@ def make_bundle(root: Path, size: int) -> Path:
     return root
 
 
-def bench_size(raw: Raw, api: str, work: Path, size_mb: int, rounds: int) -> dict[str, Any]:
+def pull_round(
+    raw: Raw,
+    api: str,
+    cid: str,
+    sha256: str,
+    work: Path,
+    *,
+    raw_first: bool,
+    before: Callable[[], None] | None = None,
+) -> tuple[float, float, float]:
+    """One `ipfs cat CID > FILE` and one pull of `cid`, both through the daemon at `api`.
+
+    Returns (cat seconds, pull seconds, pull peak RSS). `before` runs ahead of each of the
+    two, so a cross-node round can clear the pulling node's blockstore first.
+    """
+    out_file = work / "cat.tar"
+    dest = work / "dest"
+    timings: dict[str, float] = {}
+
+    def cat() -> None:
+        with open(out_file, "wb") as fh:
+            timings["cat"], _ = raw.timed("cat", cid, stdout=fh)
+        out_file.unlink()
+
+    def pull() -> None:
+        pulled = run_child("pull", api, cid, sha256, str(dest))
+        timings["pull"], timings["rss"] = pulled["seconds"], pulled["peak_rss_mib"]
+        shutil.rmtree(dest)
+
+    for step in (cat, pull) if raw_first else (pull, cat):
+        if before is not None:
+            before()
+        step()
+    return timings["cat"], timings["pull"], timings["rss"]
+
+
+def command_startup(raw: Raw, work: Path, rounds: int) -> float:
+    """Median seconds of `ipfs cat` of a one-byte file: the command's own start-up cost."""
+    tiny = work / "tiny.bin"
+    tiny.write_bytes(b"x")
+    cid = raw("add", "-Q", "--pin", str(tiny))
+    times = []
+    for _ in range(max(rounds, 5)):
+        seconds, _ = raw.timed("cat", cid, stdout=subprocess.DEVNULL)
+        times.append(seconds)
+    return statistics.median(times)
+
+
+def bench_size(
+    nodes: tuple[KuboPeer, KuboPeer],
+    raws: tuple[Raw, Raw],
+    work: Path,
+    size_mb: int,
+    rounds: int,
+    startup: float,
+) -> dict[str, Any]:
     from decentralml.storage import pack_directory
+
+    (node_a, node_b), (raw_a, raw_b) = nodes, raws
+    api_a, api_b = node_a.api_url, node_b.api_url
 
     src = make_bundle(work / f"src-{size_mb}", size_mb * MB)
     archive = work / f"bundle-{size_mb}.tar"
     packed = pack_directory(src, archive)
     add_args = ("add", "--cid-version=1", "--raw-leaves", "--chunker=size-1048576", "-Q", "--pin")
-    push_t, raw_add_t, pull_t, raw_cat_t, push_rss, pull_rss = [], [], [], [], [], []
+    push_t, raw_add_t, push_rss = [], [], []
     cid = ""
     for _ in range(rounds):
         if cid:
-            raw.forget(cid)
-        seconds, cid = raw.timed(*add_args, str(archive))
+            raw_a.forget(cid)
+        seconds, cid = raw_a.timed(*add_args, str(archive))
         raw_add_t.append(seconds)
-        raw.forget(cid)
-        pushed = run_child("push", api, str(src))
+        raw_a.forget(cid)
+        pushed = run_child("push", api_a, str(src))
         assert pushed["cid"] == cid and pushed["sha256"] == packed.sha256, "CIDs differ"
         push_t.append(pushed["seconds"])
         push_rss.append(pushed["peak_rss_mib"])
+
+    local: list[tuple[float, float, float]] = []
+    cross: list[tuple[float, float, float]] = []
+
+    def clear_b() -> None:
+        raw_b.forget()
+        assert not raw_b.holds(cid), "node B still holds the bundle"
+        # A fresh connection each time, as between two unrelated transfers: right after a
+        # garbage collection, re-asking the same peer for the same blocks can stall in Kubo.
+        node_b.reconnect(node_a)
+
     for i in range(rounds):
-        out_file = work / f"cat-{i}.tar"
-        with open(out_file, "wb") as fh:
-            seconds, _ = raw.timed("cat", cid, stdout=fh)
-        raw_cat_t.append(seconds)
-        out_file.unlink()
-        dest = work / f"dest-{size_mb}-{i}"
-        pulled = run_child("pull", api, cid, packed.sha256, str(dest))
-        pull_t.append(pulled["seconds"])
-        pull_rss.append(pulled["peak_rss_mib"])
-        shutil.rmtree(dest)
+        raw_first = i % 2 == 0  # alternate, so neither side always runs on a warmer machine
+        local.append(pull_round(raw_a, api_a, cid, packed.sha256, work, raw_first=raw_first))
+        # Across nodes: node B starts each transfer without the blocks, node A sends them.
+        cross.append(
+            pull_round(raw_b, api_b, cid, packed.sha256, work, raw_first=raw_first, before=clear_b)
+        )
+    raw_b.forget()
     size = packed.size / MB
 
-    def rate(times: list[float]) -> float:
-        return size / statistics.median(times)
+    def rate(times: list[float], minus: float = 0.0) -> float:
+        return size / (statistics.median(times) - minus)
+
+    def ratio(ours: list[float], raw: list[float], minus: float = 0.0) -> float:
+        return rate(ours) / rate(raw, minus)
 
     return {
         "size_mb": round(size, 1),
         "push_mb_s": rate(push_t),
         "ipfs_add_mb_s": rate(raw_add_t),
         "push_ratio": rate(push_t) / rate(raw_add_t),
-        "pull_mb_s": rate(pull_t),
-        "ipfs_cat_mb_s": rate(raw_cat_t),
-        "pull_ratio": rate(pull_t) / rate(raw_cat_t),
+        "pull_mb_s": rate([r[1] for r in local]),
+        "ipfs_cat_mb_s": rate([r[0] for r in local]),
+        "pull_ratio": ratio([r[1] for r in local], [r[0] for r in local]),
+        "pull_ratio_no_startup": ratio([r[1] for r in local], [r[0] for r in local], startup),
+        "cross_pull_mb_s": rate([r[1] for r in cross]),
+        "cross_ipfs_cat_mb_s": rate([r[0] for r in cross]),
+        "cross_pull_ratio": ratio([r[1] for r in cross], [r[0] for r in cross]),
+        "cross_pull_ratio_no_startup": ratio([r[1] for r in cross], [r[0] for r in cross], startup),
         "push_peak_rss_mib": max(push_rss),
-        "pull_peak_rss_mib": max(pull_rss),
+        "pull_peak_rss_mib": max(r[2] for r in local),
+        "cross_pull_peak_rss_mib": max(r[2] for r in cross),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="25,100", help="bundle sizes in MB, comma-separated")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
 
-    from decentralml.devnet.kubo import KUBO_VERSION, kubo_binary, start_kubo, stop_kubo
+    from decentralml.devnet.kubo import KUBO_VERSION, kubo_binary
 
     binary = kubo_binary(log=lambda m: print(m, file=sys.stderr))
     with tempfile.TemporaryDirectory(prefix="storage-bench-") as tmp:
         work = Path(tmp)
-        daemon = start_kubo(
-            work / "repo",
-            api_port=free_port(),
-            gateway_port=free_port(),
-            log_path=work / "kubo.log",
-        )
+        node_a = launch_peer(binary, work / "node-a")
         try:
-            baseline = run_child("idle", daemon.api_url)["peak_rss_mib"]
-            raw = Raw(binary, daemon.repo)
-            rows = [
-                bench_size(raw, daemon.api_url, work, int(s), args.rounds)
-                for s in args.sizes.split(",")
-            ]
+            node_b = launch_peer(binary, work / "node-b")
+            try:
+                node_b.connect(node_a)
+                baseline = run_child("idle", node_a.api_url)["peak_rss_mib"]
+                raw_a, raw_b = Raw(binary, node_a.repo), Raw(binary, node_b.repo)
+                startup = command_startup(raw_a, work, args.rounds)
+                rows = [
+                    bench_size((node_a, node_b), (raw_a, raw_b), work, int(s), args.rounds, startup)
+                    for s in args.sizes.split(",")
+                ]
+            finally:
+                node_b.stop()
         finally:
-            stop_kubo(daemon.pid)
+            node_a.stop()
     print(
-        f"Kubo {KUBO_VERSION}, offline, {args.rounds} rounds (median); "
-        f"Python {sys.version.split()[0]}"
+        f"Kubo {KUBO_VERSION}, two local nodes over loopback, {args.rounds} rounds (median); "
+        f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs"
     )
     print(f"baseline peak RSS (interpreter + library imported): {baseline:.1f} MiB")
     header = (
-        f"{'size':>8} | {'push':>10} {'ipfs add':>10} {'ratio':>6} | "
-        f"{'pull':>10} {'ipfs cat':>10} {'ratio':>6} | {'push RSS':>9} {'pull RSS':>9}"
+        f"{'size':>8} | {'push':>8} {'ipfs add':>8} {'ratio':>5} | "
+        f"{'pull':>8} {'ipfs cat':>8} {'ratio':>5} | "
+        f"{'pull B<-A':>9} {'cat B<-A':>8} {'ratio':>5} | RSS push/pull/pull B (MiB)"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['size_mb']:>6.1f}MB | {r['push_mb_s']:>6.0f}MB/s {r['ipfs_add_mb_s']:>6.0f}MB/s "
-            f"{r['push_ratio']:>6.2f} | {r['pull_mb_s']:>6.0f}MB/s {r['ipfs_cat_mb_s']:>6.0f}MB/s "
-            f"{r['pull_ratio']:>6.2f} | {r['push_peak_rss_mib']:>6.1f}MiB "
-            f"{r['pull_peak_rss_mib']:>6.1f}MiB"
+            f"{r['size_mb']:>6.1f}MB | {r['push_mb_s']:>8.0f} {r['ipfs_add_mb_s']:>8.0f} "
+            f"{r['push_ratio']:>5.2f} | {r['pull_mb_s']:>8.0f} {r['ipfs_cat_mb_s']:>8.0f} "
+            f"{r['pull_ratio']:>5.2f} | {r['cross_pull_mb_s']:>9.0f} "
+            f"{r['cross_ipfs_cat_mb_s']:>8.0f} {r['cross_pull_ratio']:>5.2f} | "
+            f"{r['push_peak_rss_mib']:.1f} / {r['pull_peak_rss_mib']:.1f} / "
+            f"{r['cross_pull_peak_rss_mib']:.1f}"
+        )
+    print("(rates in MB/s; B<-A: pulled through node B, held by node A, B's store cleared)")
+    print(
+        f"`ipfs cat` of one byte takes {startup * 1000:.0f} ms (the command's start-up); "
+        "pull ratios against `ipfs cat` without it:"
+    )
+    for r in rows:
+        print(
+            f"{r['size_mb']:>6.1f}MB | local {r['pull_ratio_no_startup']:.2f} | "
+            f"across nodes {r['cross_pull_ratio_no_startup']:.2f}"
         )
     if args.json:
-        args.json.write_text(json.dumps({"baseline_rss_mib": baseline, "rows": rows}, indent=2))
+        document = {"baseline_rss_mib": baseline, "cat_startup_s": startup, "rows": rows}
+        args.json.write_text(json.dumps(document, indent=2))
     return 0
 
 

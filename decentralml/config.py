@@ -6,6 +6,7 @@ The config file is TOML at ``<user config dir>/decentralml/config.toml`` (or the
     url = "ws://127.0.0.1:9944"
     ipfs_api = "http://127.0.0.1:5001"
     account = "//Alice"
+    ipfs_timeout = 60      # seconds to wait for the IPFS daemon and for content
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class Settings:
     url: str = f"ws://127.0.0.1:{DEFAULT_RPC_PORT}"
     ipfs_api: str = f"http://127.0.0.1:{DEFAULT_IPFS_API_PORT}"
     account: str | None = None
+    ipfs_timeout: float = 60.0
     json: bool = False
     yes: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -79,6 +81,16 @@ def _parse_bool(name: str, raw: Any) -> bool:
     if text in _BOOL_FALSE:
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _parse_seconds(name: str, raw: Any) -> float:
+    try:
+        value = float("nan") if isinstance(raw, bool) else float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def load_config_file(path: Path | None = None) -> dict[str, Any]:
@@ -121,6 +133,11 @@ def resolve_settings(flags: dict[str, Any], *, environ: dict[str, str] | None = 
             raw, source = file_values[f.name], "config"
         else:
             continue
-        values[f.name] = _parse_bool(f.name, raw) if f.type in ("bool", bool) else raw
+        if f.type in ("bool", bool):
+            values[f.name] = _parse_bool(f.name, raw)
+        elif f.type in ("float", float):
+            values[f.name] = _parse_seconds(f.name, raw)
+        else:
+            values[f.name] = raw
         sources[f.name] = source
     return Settings(**values, sources=sources)

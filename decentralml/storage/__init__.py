@@ -2,8 +2,9 @@
 
 A bundle is a directory packed into a deterministic tar archive (`pack_directory`), added
 and pinned on a Kubo daemon (`IpfsStore.push`), and described on-chain by a `ContentRef`
-(CID, sha256, size). `IpfsStore.pull` fetches it by CID, checks size and sha256 before
-anything is unpacked, and unpacks it with `unpack_archive`'s safety rules.
+(CID, sha256, size). `IpfsStore.pull` fetches it by CID and unpacks it while the bytes
+stream in, with `unpack_archive`'s safety rules, into a staging directory beside the
+destination; only once the size and sha256 match does the tree move into the destination.
 
 Example::
 

@@ -2,11 +2,12 @@
 
 Only what bundles need: ``version``, ``add`` (one file, pinned, fixed import settings),
 ``files/stat`` and ``cat``. Every request is a POST, as Kubo requires. Transport failures
-become `IpfsUnavailable`; a CID the daemon cannot find becomes `ContentNotFound`.
+become `IpfsUnavailable`; a CID the daemon cannot find becomes `ContentNotFound`; a daemon
+that accepts connections but stays silent is `IpfsUnavailable`, not missing content.
 
-It speaks HTTP through the standard library's `http.client`. Kubo streams ``cat`` output as
-HTTP/1.1 chunks of 4 KiB; `http.client` reads those into a 1 MiB buffer about twice as fast
-as an h11-based client (httpx), which decides whether a download keeps up with the daemon
+It speaks HTTP through the standard library's `http.client`. Kubo streams ``cat`` output to
+HTTP/1.1 clients as chunks of a few KiB, each parsed in Python; ``cat`` is therefore asked
+in HTTP/1.0, which Kubo answers with the bare bytes, read straight into the caller's buffer
 (see docs/storage.md, "Performance").
 """
 
@@ -19,7 +20,7 @@ import re
 import secrets
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,10 @@ ADD_PARAMS = {
     "progress": "false",
 }
 
-READ_BUFFER = 1 << 20
+# Extra seconds the socket waits beyond the deadline the daemon was given for a lookup.
+_GRACE = 5.0
+# Longest wait of the liveness check that tells a stalled transfer from a hung daemon.
+_PROBE = 5.0
 _MULTIADDR_RE = re.compile(
     r"^/(?P<proto>ip4|ip6|dns|dns4|dns6)/(?P<host>[^/]+)/tcp/(?P<port>\d+)(?P<scheme>/https?)?/?$"
 )
@@ -167,42 +171,58 @@ class KuboClient:
     def stat(self, cid: str, *, timeout: float | None = None) -> ContentStat:
         """Type and size of the content at `cid`, fetching only its root block.
 
+        The daemon is asked to give up after `timeout` seconds; the socket waits a little
+        longer, so a daemon that does not answer even by its own deadline is reported as
+        unreachable rather than the content as missing.
+
         Raises
         ------
         ContentNotFound
             The daemon found no block for `cid` within `timeout` seconds.
+        IpfsUnavailable
+            The daemon did not answer.
         """
         limit = self.timeout if timeout is None else timeout
         params = {"arg": f"/ipfs/{cid}", "timeout": f"{limit:g}s"}
-        data = _json(self._request("files/stat", params, cid=cid, timeout=limit, wait=limit + 5.0))
+        data = _json(
+            self._request(
+                "files/stat", params, cid=cid, timeout=limit, wait=limit + min(_GRACE, limit)
+            )
+        )
         return ContentStat(cid=str(data["Hash"]), type=str(data["Type"]), size=int(data["Size"]))
 
     @contextmanager
-    def cat(self, cid: str, *, length: int) -> Iterator[Iterator[memoryview]]:
+    def cat(self, cid: str, *, length: int) -> Iterator[Callable[[memoryview], int]]:
         """Stream at most `length` bytes of the file at `cid`.
 
-        Yields an iterator of chunks of up to 1 MiB; each chunk is a view of one reused
-        buffer, valid only until the next chunk is read.
+        Yields a ``readinto(buffer) -> int`` function that fills `buffer` with the next bytes
+        and returns how many (0 at the end). No block arriving within the client's timeout
+        raises `ContentNotFound` if the daemon still answers, `IpfsUnavailable` if not.
+
+        The request is sent as HTTP/1.0, so the daemon answers with the bare bytes until it
+        closes the connection instead of HTTP/1.1 chunks of a few KiB, each of which would
+        cost a round of Python parsing. A transfer cut short is caught by the caller, which
+        knows the size and the digest to expect.
         """
         params = {"arg": f"/ipfs/{cid}", "length": str(length), "progress": "false"}
-        with self._open("cat", params, cid=cid, timeout=self.timeout) as response:
-            yield self._chunks(response, cid)
+        with self._open("cat", params, cid=cid, timeout=self.timeout, http10=True) as response:
 
-    def _chunks(self, response: http.client.HTTPResponse, cid: str) -> Iterator[memoryview]:
-        view = memoryview(bytearray(READ_BUFFER))
-        with self._translate(cid=cid, timeout=self.timeout):
-            while True:
-                n = response.readinto(view)
-                if not n:
-                    return
-                yield view[:n]
+            def readinto(buffer: memoryview) -> int:
+                with self._translate(
+                    cid=cid, timeout=self.timeout, stalled="no more of its blocks arrived"
+                ):
+                    return response.readinto(buffer)
 
-    def _connection(self, wait: float) -> http.client.HTTPConnection:
+            yield readinto
+
+    def _connection(self, wait: float, *, http10: bool = False) -> http.client.HTTPConnection:
         if self._https:
-            return http.client.HTTPSConnection(
-                self._host, self._port, timeout=wait, context=ssl.create_default_context()
+            cls: type[http.client.HTTPSConnection] = (
+                _Https10 if http10 else http.client.HTTPSConnection
             )
-        return http.client.HTTPConnection(self._host, self._port, timeout=wait)
+            return cls(self._host, self._port, timeout=wait, context=ssl.create_default_context())
+        plain = _Http10 if http10 else http.client.HTTPConnection
+        return plain(self._host, self._port, timeout=wait)
 
     def _request(
         self,
@@ -220,7 +240,7 @@ class KuboClient:
             self._open(
                 command, params, body=body, headers=headers, cid=cid, timeout=timeout, wait=wait
             ) as response,
-            self._translate(cid=cid, timeout=timeout),
+            self._translate(cid=cid, timeout=timeout, wait=wait),
         ):
             return response.read()
 
@@ -235,16 +255,17 @@ class KuboClient:
         cid: str | None = None,
         timeout: float | None = None,
         wait: float | None = None,
+        http10: bool = False,
     ) -> Iterator[http.client.HTTPResponse]:
         """POST a command; yield the response once its status is 200 (errors are raised)."""
-        connection = self._connection(self.timeout if wait is None else wait)
+        connection = self._connection(self.timeout if wait is None else wait, http10=http10)
         path = f"{self._prefix}/{command}" + (f"?{urlencode(params)}" if params else "")
         try:
             try:
                 connection.connect()
             except OSError as exc:
                 raise self._unavailable(_reason(exc)) from exc
-            with self._translate(cid=cid, timeout=timeout):
+            with self._translate(cid=cid, timeout=timeout, wait=wait):
                 connection.request(
                     "POST", path, body=body, headers={**self._auth, **(headers or {})}
                 )
@@ -256,19 +277,66 @@ class KuboClient:
             connection.close()
 
     @contextmanager
-    def _translate(self, *, cid: str | None = None, timeout: float | None = None) -> Iterator[None]:
+    def _translate(
+        self,
+        *,
+        cid: str | None = None,
+        timeout: float | None = None,
+        wait: float | None = None,
+        stalled: str = "no answer",
+    ) -> Iterator[None]:
+        """Turn transport failures into `IpfsUnavailable`, and a stall into the right error.
+
+        A socket that stays silent does not say whether the daemon is hung or is still
+        looking for blocks nobody sends. Where content is involved, the daemon is asked for
+        its version: no answer means it is unreachable, an answer means the content is not
+        arriving.
+        """
         try:
             yield
         except TimeoutError as exc:
-            if cid is not None:
-                raise _not_found(cid, timeout, "no answer") from exc
-            raise self._unavailable("timed out") from exc
+            waited = self.timeout if wait is None else wait
+            if cid is not None and self._answers(min(waited, _PROBE)):
+                limit = self.timeout if timeout is None else timeout
+                raise self._not_found(cid, limit, stalled) from exc
+            raise self._hung(waited) from exc
         except (OSError, http.client.HTTPException) as exc:
             raise IpfsUnavailable(
                 f"the connection to the IPFS daemon at {self.api_url} broke ({_reason(exc)})",
                 address=self.api_url,
                 hint="check that the daemon is still running, then try again",
             ) from exc
+
+    def _answers(self, wait: float) -> bool:
+        """Whether the daemon answers a `version` request within `wait` seconds."""
+        connection = self._connection(wait)
+        try:
+            connection.request("POST", f"{self._prefix}/version", headers=self._auth)
+            return connection.getresponse().status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def _not_found(self, cid: str, timeout: float | None, detail: str) -> ContentNotFound:
+        within = f" within {timeout:g} s" if timeout is not None else ""
+        return ContentNotFound(
+            f"content not found{within}: no node reachable from the IPFS daemon at "
+            f"{self.api_url} sent {cid} ({detail})",
+            cid=cid,
+            hint="check the CID, and that a node holding it is online and connected to your "
+            "IPFS daemon (`ipfs swarm peers`); a larger --timeout gives slow peers more time",
+        )
+
+    def _hung(self, waited: float) -> IpfsUnavailable:
+        return IpfsUnavailable(
+            f"the IPFS daemon at {self.api_url} did not answer within {waited:g} s "
+            "(it accepts connections but does not respond: stopped, hung or overloaded)",
+            address=self.api_url,
+            hint="check the daemon's process and log and restart it if needed "
+            "(`decentralml devnet down` then `up`), or allow more time with --timeout "
+            "or DECENTRALML_IPFS_TIMEOUT",
+        )
 
     def _unavailable(self, reason: str) -> IpfsUnavailable:
         return IpfsUnavailable(
@@ -296,20 +364,11 @@ class KuboClient:
                 hint="give credentials in the URL (https://user:secret@host:port)",
             )
         if cid is not None and any(s in message.lower() for s in _NOT_FOUND):
-            raise _not_found(cid, timeout, message)
+            raise self._not_found(cid, timeout, message)
         raise StorageError(
             f"the IPFS daemon at {self.api_url} refused the request "
             f"(HTTP {status}): {message or response.reason}"
         )
-
-
-def _not_found(cid: str, timeout: float | None, detail: str) -> ContentNotFound:
-    within = f" within {timeout:g} s" if timeout is not None else ""
-    return ContentNotFound(
-        f"no content found for {cid}{within} ({detail})",
-        cid=cid,
-        hint="check the CID, and that a node holding it is reachable from your IPFS daemon",
-    )
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -339,3 +398,15 @@ def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
     return text[0].lower() + text[1:] if text else text
+
+
+class _Http10(http.client.HTTPConnection):
+    """HTTP/1.0: the answer comes unchunked, delimited by the end of the connection."""
+
+    _http_vsn = 10
+    _http_vsn_str = "HTTP/1.0"
+
+
+class _Https10(http.client.HTTPSConnection):
+    _http_vsn = 10
+    _http_vsn_str = "HTTP/1.0"

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from decentralml.errors import ContentTooLarge, DigestMismatch, StorageError
 from decentralml.storage._bundle import Bundle
-from decentralml.storage._extract import check_destination, unpack_archive
-from decentralml.storage._ipfs import KuboClient
+from decentralml.storage._extract import ByteSource, extract_stream
+from decentralml.storage._ipfs import ContentStat, KuboClient
+from decentralml.storage._staging import Staging, check_destination
 from decentralml.storage._types import (
     ContentRef,
     Limits,
@@ -35,7 +34,8 @@ class IpfsStore:
     api_url:
         The daemon's RPC API, e.g. ``http://127.0.0.1:5001`` or ``/ip4/127.0.0.1/tcp/5001``.
     timeout:
-        Seconds to wait for the daemon, and for a CID to be found, before giving up.
+        Seconds to wait for the daemon to answer, for a CID to be found, and for the next
+        bytes of a transfer (not a bound on a whole transfer that keeps moving).
     limits:
         Bounds on archive size, unpacked size and entry count (defaults: `Limits()`).
     """
@@ -119,9 +119,11 @@ class IpfsStore:
         """Fetch the bundle at `cid`, verify it, and unpack it into `dest`.
 
         Order of checks: the declared `size` against the limit (before any request), the
-        destination, the size the daemon reports (before fetching), the bytes while they
-        stream (never more than allowed), the sha256 of what arrived (before unpacking),
-        then every archive entry (before writing anything).
+        destination, that the daemon answers, the size it reports (before fetching), then,
+        while the bytes stream in, their count (never more than allowed) and every archive
+        entry (before it is written to a staging directory beside `dest`), and at the end
+        the sha256 of everything that arrived. Only a tree that passed all of these moves
+        into `dest`; on any failure or interruption the staging directory is removed.
 
         Parameters
         ----------
@@ -134,7 +136,8 @@ class IpfsStore:
         size:
             The expected archive size in bytes, if known.
         force:
-            Unpack into a non-empty `dest`, replacing entries of the same names.
+            Unpack into a non-empty `dest`, replacing entries of the same names. If that
+            fails part-way, every change is undone and `dest` is left as it was.
         progress:
             Called with ``(bytes_received, archive_size)``.
 
@@ -148,21 +151,52 @@ class IpfsStore:
         ContentTooLarge
             The declared or reported size is over the limit, or more bytes arrived.
         ContentNotFound
-            The daemon found no content for `cid` within the timeout.
+            The daemon found no content for `cid` within the timeout, or its blocks stopped
+            arriving for that long while the daemon still answered.
         DigestMismatch
             The bytes do not have the expected sha256; nothing was written to `dest`.
         ArchiveRefused
             An archive entry is unsafe; nothing was written to `dest`.
         DestinationNotEmpty
-            `dest` has files and `force` is false.
+            `dest` has files and `force` is false, checked at the start and again when the
+            verified tree is moved in (a concurrent pull got there first).
         IpfsUnavailable
-            The daemon cannot be reached.
+            The daemon cannot be reached, or accepts connections but does not answer within
+            the timeout (stopped, hung).
         """
         cid = check_cid(cid)
         expected = normalise_sha256(sha256)
         dest = Path(os.path.abspath(dest))
         limit = self._size_limit(size)
         check_destination(dest, force=force)
+        try:
+            # Staging first: local problems (permissions, a full disk) show before any
+            # network traffic, and an interrupted pull always has its files to remove.
+            with Staging(dest) as staging:
+                stat = self._stat(cid, limit, size)
+                result, source = self._fetch_and_unpack(
+                    cid, staging, expected, stat.size, limit, progress
+                )
+                staging.commit(force=force)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write the bundle under {dest.parent}: {exc.strerror or exc}; "
+                f"nothing was written to {dest}",
+                hint="check free space and permissions of the destination",
+            ) from exc
+        return PullResult(
+            ref=ContentRef(cid=cid, sha256=source.hexdigest(), size=source.received),
+            dest=dest,
+            files=result.files,
+            directories=result.directories,
+            links=result.links,
+            unpacked_bytes=result.unpacked_bytes,
+        )
+
+    def _stat(self, cid: str, limit: int, size: int | None) -> ContentStat:
+        # A daemon that accepts connections but never answers must be told apart from
+        # content that cannot be found: ask it something cheap first.
+        self._client.version()
         stat = self._client.stat(cid, timeout=self.timeout)
         if stat.type != "file":
             raise StorageError(
@@ -175,44 +209,27 @@ class IpfsStore:
                 size=stat.size,
                 limit=limit,
             )
-        try:
-            result, got, received = self._fetch_and_unpack(
-                cid, dest, expected, stat.size, limit, force, progress
-            )
-        except OSError as exc:
-            raise StorageError(
-                f"cannot write the bundle under {dest.parent}: {exc.strerror or exc}",
-                hint="check free space and permissions of the destination",
-            ) from exc
-        return PullResult(
-            ref=ContentRef(cid=cid, sha256=got, size=received),
-            dest=dest,
-            files=result.files,
-            directories=result.directories,
-            links=result.links,
-            unpacked_bytes=result.unpacked_bytes,
-        )
+        return stat
 
     def _fetch_and_unpack(
         self,
         cid: str,
-        dest: Path,
+        staging: Staging,
         expected: str,
         reported: int,
         limit: int,
-        force: bool,
         progress: ProgressCallback | None,
-    ) -> tuple[UnpackResult, str, int]:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.download-", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                got, received = self._download(cid, out, limit, reported, progress)
-            if received != reported:
+    ) -> tuple[UnpackResult, ByteSource]:
+        dest = staging.dest
+
+        def verify(source: ByteSource) -> None:
+            if source.received != reported:
                 raise StorageError(
-                    f"download of {cid} stopped after {received} of {reported} bytes",
+                    f"download of {cid} stopped after {source.received} of {reported} bytes; "
+                    f"nothing was written to {dest}",
                     hint="try again; check the IPFS daemon's log if it persists",
                 )
+            got = source.hexdigest()
             if got != expected:
                 raise DigestMismatch(
                     f"sha256 mismatch for {cid}: expected {expected}, got {got}; "
@@ -220,9 +237,12 @@ class IpfsStore:
                     expected=expected,
                     got=got,
                 )
-            return unpack_archive(tmp_name, dest, limits=self.limits, force=force), got, received
-        finally:
-            os.unlink(tmp_name)
+
+        report = None if progress is None else (lambda done: progress(done, reported))
+        with self._client.cat(cid, length=limit + 1) as readinto:
+            source = ByteSource(readinto, limit=limit, what=cid, progress=report)
+            result = extract_stream(source, staging.tree, limits=self.limits, verify=verify)
+        return result, source
 
     def _size_limit(self, size: int | None) -> int:
         if size is None:
@@ -236,29 +256,3 @@ class IpfsStore:
                 limit=self.limits.max_size,
             )
         return size
-
-    def _download(
-        self,
-        cid: str,
-        out: BinaryIO,
-        limit: int,
-        total: int,
-        progress: ProgressCallback | None,
-    ) -> tuple[str, int]:
-        digest = hashlib.sha256()
-        received = 0
-        write = out.write
-        with self._client.cat(cid, length=limit + 1) as chunks:
-            for chunk in chunks:
-                received += len(chunk)
-                if received > limit:
-                    raise ContentTooLarge(
-                        f"{cid} sent more than the {limit} bytes allowed",
-                        size=received,
-                        limit=limit,
-                    )
-                digest.update(chunk)
-                write(chunk)
-                if progress is not None:
-                    progress(received, total)
-        return digest.hexdigest(), received

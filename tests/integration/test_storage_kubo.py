@@ -118,22 +118,38 @@ CRAFTED: list[tuple[str, list[Spec], str]] = [
     ("dotdot", [_file("fine.txt"), _file("../x")], "../x"),
     ("absolute", [_file("/etc/x")], "/etc/x"),
     ("symlink-root", [("rootlink", "/", tarfile.SYMTYPE)], "rootlink"),
+    ("symlink-up", [("d/up", "../../x", tarfile.SYMTYPE)], "d/up"),
+    ("symlink-via-link", [("s", ".", tarfile.SYMTYPE), ("a", "s/../x", tarfile.SYMTYPE)], "a"),
+    ("through-link", [("l", "sub", tarfile.SYMTYPE), _file("l/x")], "l/x"),
     ("hardlink-out", [("hl", "../../etc/passwd", tarfile.LNKTYPE)], "hl"),
+    ("hardlink-abs", [("hl", "/etc/passwd", tarfile.LNKTYPE)], "hl"),
     ("fifo", [("pipe", None, tarfile.FIFOTYPE)], "pipe"),
+    ("device", [("tty", None, tarfile.CHRTYPE)], "tty"),
+    ("duplicate", [_file("same"), _file("same", b"y")], "same"),
+    ("too-many", [_file(f"f{i}") for i in range(6)], "f5"),
+    ("too-big", [_file("a", b"1" * 3000), _file("b", b"2" * 3000)], "b"),
 ]
 
 
 @pytest.mark.parametrize(("label", "members", "entry"), CRAFTED, ids=[c[0] for c in CRAFTED])
 def test_crafted_archives_are_refused_by_name(
-    store: IpfsStore, kubo: KuboDaemon, tmp_path: Path, label: str, members: list[Spec], entry: str
+    kubo: KuboDaemon, tmp_path: Path, label: str, members: list[Spec], entry: str
 ) -> None:
-    """A hostile uploader's archive, with a correct digest, is refused entry by name."""
+    """A hostile uploader's archive, with a correct digest, is refused entry by name.
+
+    Even with --force over an existing DEST, nothing of it lands there, and nothing is left
+    beside it.
+    """
     ref = add_raw(kubo, _craft(tmp_path / f"{label}.tar", *members))
-    with pytest.raises(ArchiveRefused) as info:
-        store.pull(ref.cid, tmp_path / "dest", sha256=ref.sha256, size=ref.size)
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("user file\n")
+    limits = Limits(max_entries=5, max_unpacked_size=5000)
+    with IpfsStore(kubo.api_url, limits=limits) as store, pytest.raises(ArchiveRefused) as info:
+        store.pull(ref.cid, dest, sha256=ref.sha256, size=ref.size, force=True)
     assert info.value.entry == entry
-    assert not (tmp_path / "dest").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{label}.tar"]
+    assert snapshot(dest) == {"mine.txt": ("file", b"user file\n", False)}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["dest", f"{label}.tar"])
 
 
 def test_bundle_over_the_limit_is_refused_before_fetching(kubo: KuboDaemon, tmp_path: Path) -> None:
@@ -161,12 +177,16 @@ def test_declared_size_over_limit_needs_no_daemon(tmp_path: Path) -> None:
         store.pull(random_cid(), tmp_path / "dest", sha256="0" * 64, size=5000)
 
 
-def test_unknown_cid_is_not_found(store: IpfsStore, tmp_path: Path) -> None:
+def test_unknown_cid_is_not_found(kubo: KuboDaemon, tmp_path: Path) -> None:
+    """Nobody has the CID: not found within the timeout, exit-1 class, nothing written."""
     cid = random_cid()
-    with pytest.raises(ContentNotFound) as info:
+    started = time.monotonic()
+    with IpfsStore(kubo.api_url, timeout=2) as store, pytest.raises(ContentNotFound) as info:
         store.pull(cid, tmp_path / "dest", sha256="0" * 64)
     assert info.value.cid == cid
-    assert not (tmp_path / "dest").exists()
+    assert str(info.value).startswith("content not found within 2 s")
+    assert time.monotonic() - started < 2 + 5
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_malformed_cid(store: IpfsStore, tmp_path: Path) -> None:

@@ -59,3 +59,17 @@ def test_malformed_config_file_is_a_config_error() -> None:
     write_config("url = \n")
     with pytest.raises(ConfigError, match="cannot read config file"):
         resolve_settings({}, environ={})
+
+
+def test_ipfs_timeout_from_env_and_file() -> None:
+    assert resolve_settings({}, environ={}).ipfs_timeout == 60.0
+    write_config("ipfs_timeout = 5\n")
+    assert resolve_settings({}, environ={}).ipfs_timeout == 5.0
+    env = {"DECENTRALML_IPFS_TIMEOUT": "2.5"}
+    assert resolve_settings({}, environ=env).ipfs_timeout == 2.5
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "inf", "nan"])
+def test_bad_ipfs_timeout_is_a_config_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="ipfs_timeout must be a positive number of seconds"):
+        resolve_settings({}, environ={"DECENTRALML_IPFS_TIMEOUT": raw})

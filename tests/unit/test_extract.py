@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from decentralml.errors import ArchiveRefused, DestinationNotEmpty, StorageError
+from decentralml.errors import (
+    ArchiveRefused,
+    ContentTooLarge,
+    DestinationNotEmpty,
+    DigestMismatch,
+    StorageError,
+)
 from decentralml.storage import Limits, pack_directory, unpack_archive
+from decentralml.storage._extract import ByteSource, extract_stream
 
 Spec = tuple[str, bytes | str | None, bytes]  # (name, payload or link target, type)
 
@@ -211,3 +220,88 @@ def test_oversized_extended_header_is_refused_before_reading(tmp_path: Path) -> 
         unpack_archive(archive, tmp_path / "dest")
     assert "extended header" in refused.value.reason
     assert not (tmp_path / "dest").exists()
+
+
+def _odd_reader(data: bytes, step: int) -> Callable[[memoryview], int]:
+    """A `readinto` that hands out at most `step` bytes at a time, like a slow socket."""
+    position = 0
+
+    def readinto(buffer: memoryview) -> int:
+        nonlocal position
+        n = min(step, len(buffer), len(data) - position)
+        buffer[:n] = data[position : position + n]
+        position += n
+        return n
+
+    return readinto
+
+
+@pytest.mark.parametrize("step", [1, 511, 512, 513, 4096, 1 << 20])
+def test_streamed_unpack_matches_whatever_the_read_sizes(tmp_path: Path, step: int) -> None:
+    """Headers, data and padding may straddle reads anywhere; the tree and digest are exact."""
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.bin").write_bytes(os.urandom(70_000))
+    (src / "b.txt").write_bytes(b"b" * 513)
+    (src / "empty.txt").write_bytes(b"")
+    (src / ("ü" * 60)).write_bytes(b"long name")  # a PAX header
+    packed = pack_directory(src, tmp_path / "b.tar")
+    data = (tmp_path / "b.tar").read_bytes()
+    root = tmp_path / "out"
+    root.mkdir()
+    source = ByteSource(_odd_reader(data, step))
+    result = extract_stream(source, root, limits=Limits())
+    assert source.hexdigest() == packed.sha256 and source.received == packed.size
+    assert (root / "sub" / "a.bin").read_bytes() == (src / "sub" / "a.bin").read_bytes()
+    assert (root / "b.txt").read_bytes() == b"b" * 513
+    assert (root / ("ü" * 60)).read_bytes() == b"long name"
+    assert (result.files, result.directories) == (4, 1)
+
+
+def test_refused_entry_with_wrong_bytes_is_reported_as_a_digest_mismatch(tmp_path: Path) -> None:
+    """Bytes that are not the expected ones say so, whatever they contain."""
+    data = _craft(tmp_path / "evil.tar", _file("ok.txt"), _file("../x")).read_bytes()
+    root = tmp_path / "out"
+    root.mkdir()
+
+    def verify(source: ByteSource) -> None:
+        raise DigestMismatch("mismatch", expected="0" * 64, got=source.hexdigest())
+
+    with pytest.raises(DigestMismatch) as info:
+        extract_stream(ByteSource(_odd_reader(data, 4096)), root, limits=Limits(), verify=verify)
+    assert info.value.got == hashlib.sha256(data).hexdigest(), "the whole stream was hashed"
+
+
+def test_symlinks_wait_for_verification(tmp_path: Path) -> None:
+    """No link exists in the staging tree until the digest has been checked."""
+    data = _craft(
+        tmp_path / "l.tar", _file("a.txt", b"a"), ("alias", "a.txt", tarfile.SYMTYPE)
+    ).read_bytes()
+    root = tmp_path / "out"
+    root.mkdir()
+    seen: list[bool] = []
+
+    def verify(source: ByteSource) -> None:
+        seen.append(os.path.lexists(root / "alias"))
+        raise DigestMismatch("mismatch", expected="0" * 64, got=source.hexdigest())
+
+    with pytest.raises(DigestMismatch):
+        extract_stream(ByteSource(_odd_reader(data, 100)), root, limits=Limits(), verify=verify)
+    assert seen == [False]
+
+
+def test_stream_over_its_limit_is_cut(tmp_path: Path) -> None:
+    data = _craft(tmp_path / "a.tar", _file("a", b"x" * 5000)).read_bytes()
+    root = tmp_path / "out"
+    root.mkdir()
+    with pytest.raises(ContentTooLarge):
+        extract_stream(ByteSource(_odd_reader(data, 1024), limit=4096), root, limits=Limits())
+
+
+def test_truncated_archive_is_refused(tmp_path: Path) -> None:
+    archive = _craft(tmp_path / "a.tar", _file("big.bin", b"x" * 10_000))
+    archive.write_bytes(archive.read_bytes()[:4096])
+    with pytest.raises(ArchiveRefused) as info:
+        unpack_archive(archive, tmp_path / "dest")
+    assert info.value.entry == "big.bin" and "ends inside" in info.value.reason
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar"]

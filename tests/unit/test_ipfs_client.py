@@ -61,3 +61,23 @@ def test_cid_and_digest_shapes() -> None:
     assert normalise_sha256("AB" * 32) == "ab" * 32
     with pytest.raises(StorageError, match="not a sha256"):
         normalise_sha256("xyz")
+
+
+def test_silent_daemon_is_unavailable_not_missing_content() -> None:
+    """A socket that accepts connections and never answers (a stopped daemon) is unreachable.
+
+    Even when the request concerns a CID: the liveness check that follows gets no answer
+    either, so the content is not blamed.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)  # the kernel completes handshakes; nobody ever reads
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        client = KuboClient(url, timeout=0.3)
+        with pytest.raises(IpfsUnavailable) as info:
+            client.version()
+        assert "did not answer within 0.3 s" in str(info.value)
+        assert info.value.hint and "--timeout" in info.value.hint
+        cid = "bafkreifwlup6ktkbqzyjqiki4f622uoaby6xpbidadq7lp6xkhhv6rcu3i"
+        with pytest.raises(IpfsUnavailable):
+            client.stat(cid)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from decentralml.cli.context import AppContext, common_options
+from decentralml.cli.context import AppContext, MappedError, common_options
+from decentralml.errors import StorageError
 from decentralml.storage import GIB, IpfsStore, Limits
 
 PUSH_SCHEMA = "decentralml.assets.push/v1"
@@ -69,11 +74,39 @@ def _table(title: str, rows: list[tuple[str, str]]) -> Table:
 _timeout_option = click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=60.0,
-    show_default=True,
+    default=None,
     metavar="SECONDS",
-    help="How long to wait for the IPFS daemon, and for the CID to be found.",
+    help="How long to wait for the IPFS daemon to answer, and for the content to be found "
+    "or to keep arriving [env DECENTRALML_IPFS_TIMEOUT, config ipfs_timeout; default 60].",
 )
+
+
+@contextmanager
+def _interruptible(app: AppContext, message: str) -> Iterator[None]:
+    """Let SIGTERM unwind like Ctrl-C, so temporary files are removed either way.
+
+    Python's default for SIGTERM is to die on the spot, skipping every `finally`.
+    """
+    previous = None
+    in_main = threading.current_thread() is threading.main_thread()
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if in_main:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise MappedError(
+            StorageError(message),
+            as_json=app.json,
+        ) from None
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
 _max_size_option = click.option(
     "--max-size",
     type=ByteSize(),
@@ -93,14 +126,18 @@ def assets() -> None:
 @_timeout_option
 @_max_size_option
 @common_options
-def push(app: AppContext, directory: Path, timeout: float, max_size: int) -> None:
+def push(app: AppContext, directory: Path, timeout: float | None, max_size: int) -> None:
     """Pack DIRECTORY into a deterministic bundle, add and pin it on IPFS.
 
     Prints the CID, sha256 and size that a task or result records on-chain. The same
     directory always gives the same three values.
     """
     limits = Limits(max_size=max_size, max_unpacked_size=max_size)
-    with IpfsStore(app.settings.ipfs_api, timeout=timeout, limits=limits) as store:
+    seconds = app.settings.ipfs_timeout if timeout is None else timeout
+    with (
+        _interruptible(app, "push interrupted: the bundle may or may not be on the daemon"),
+        IpfsStore(app.settings.ipfs_api, timeout=seconds, limits=limits) as store,
+    ):
         with app.transfer_progress(f"Uploading {directory.name or directory}") as progress:
             ref = store.push(directory, progress=progress)
         api_url = store.api_url
@@ -147,17 +184,22 @@ def pull(
     sha256: str,
     size: int | None,
     force: bool,
-    timeout: float,
+    timeout: float | None,
     max_size: int,
 ) -> None:
     """Fetch the bundle CID, verify its sha256, and unpack it safely into DEST.
 
     Nothing is written to DEST unless the bytes match --sha256 and every archive entry is
-    safe. A size over --size or --max-size is refused before fetching.
+    safe. A size over --size or --max-size is refused before fetching. Without --force,
+    DEST must be missing or empty, and still be when the bundle is ready (a concurrent pull
+    into the same DEST makes one of them fail). With --force, entries of the bundle replace
+    those of the same name in DEST; if that fails part-way, DEST is put back as it was.
     """
     limits = Limits(max_size=max_size, max_unpacked_size=max_size)
+    seconds = app.settings.ipfs_timeout if timeout is None else timeout
     with (
-        IpfsStore(app.settings.ipfs_api, timeout=timeout, limits=limits) as store,
+        _interruptible(app, f"pull interrupted: {dest} is as it was, temporary files removed"),
+        IpfsStore(app.settings.ipfs_api, timeout=seconds, limits=limits) as store,
         app.transfer_progress(f"Downloading {cid[:16]}…") as progress,
     ):
         result = store.pull(cid, dest, sha256=sha256, size=size, force=force, progress=progress)
