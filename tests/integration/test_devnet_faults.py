@@ -1,0 +1,402 @@
+"""The devnet and its commands the way users break them, against real Chopsticks and Kubo:
+lost records, signals, a damaged database, crashed and stopped processes, concurrent runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from decentralml.cli import cli
+from decentralml.devnet import _process, chopsticks, network
+from decentralml.devnet.kubo import kubo_alive
+from decentralml.errors import DevnetError
+from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing
+from tests.unit.test_devnet_cli import validate
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-c", "from decentralml.cli import main; main()"]
+
+
+def devnet_cli(*args: str) -> tuple[Any, int]:
+    """`decentralml devnet ... --json`: the parsed document and the exit code."""
+    result = CliRunner().invoke(cli, ["devnet", *args, "--json"])
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) <= 1, result.output
+    return (json.loads(lines[0]) if lines else None), result.exit_code
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    reason = devnet_prerequisites_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    data = tmp_path / "data"
+    monkeypatch.setenv("DECENTRALML_DATA_DIR", str(data))
+    yield data
+    network.down(paths=network.DevnetPaths(data / "devnet"))
+
+
+def devnet_paths(data: Path) -> network.DevnetPaths:
+    return network.DevnetPaths(data / "devnet")
+
+
+def chain_pids(paths: network.DevnetPaths) -> list[int]:
+    return _process.find_processes(cwd=paths.root, marker="chopsticks")
+
+
+def kubo_pids(paths: network.DevnetPaths) -> list[int]:
+    if not paths.ipfs_repo.is_dir():
+        return []
+    return _process.find_processes(cwd=paths.ipfs_repo, marker="daemon")
+
+
+def nothing_runs(paths: network.DevnetPaths) -> bool:
+    return not chain_pids(paths) and not kubo_pids(paths)
+
+
+def ports(n: int) -> list[str]:
+    return [str(_process.free_port()) for _ in range(n)]
+
+
+def up_with_ipfs(port: str, api: str, gateway: str, *extra: str) -> dict[str, Any]:
+    document, code = devnet_cli(
+        "up", "--port", port, "--ipfs-port", api, "--ipfs-gateway-port", gateway, *extra
+    )
+    assert code == 0, document
+    return dict(document)
+
+
+# -- finding 2: processes the CLI could no longer see or stop --------------------------------
+
+
+def test_truncated_record_is_seen_and_stopped(data_dir: Path, kubo_bin: Path) -> None:
+    """devnet.json cut short while chain and IPFS run: status and up say so, down stops both."""
+    paths = devnet_paths(data_dir)
+    port, api, gateway = ports(3)
+    up = up_with_ipfs(port, api, gateway, "--fresh")
+    text = paths.state_file.read_text()
+    paths.state_file.write_text(text[: len(text) // 2])
+
+    status, code = devnet_cli("status")
+    assert code == 1
+    assert str(up["pid"]) in status["error"]["message"]
+    assert str(up["ipfs"]["pid"]) in status["error"]["message"]
+    assert "devnet down" in status["error"]["hint"]
+
+    again, code = devnet_cli("up", "--port", str(_process.free_port()), "--no-ipfs")
+    assert code == 1
+    assert "devnet down" in again["error"]["hint"]
+    assert chain_pids(paths) == [up["pid"]]  # no second writer on chain.sqlite
+
+    down, code = devnet_cli("down")
+    assert code == 0
+    validate(down)
+    assert sorted(down["unrecorded_stopped"]) == sorted([up["pid"], up["ipfs"]["pid"]])
+    assert nothing_runs(paths)
+    assert not _process.port_in_use(int(port))
+    assert not kubo_alive(up["ipfs"]["api_url"])
+
+
+def test_lost_record_with_an_orphan_blocks_a_second_chain(data_dir: Path, kubo_bin: Path) -> None:
+    """An orphan on the default ports: `up` elsewhere neither starts a second Chopsticks on
+    the same database nor rewrites the running Kubo's configuration."""
+    paths = devnet_paths(data_dir)
+    port, api, gateway = ports(3)
+    up = up_with_ipfs(port, api, gateway, "--fresh")
+    paths.state_file.unlink()
+    config = (paths.ipfs_repo / "config").read_bytes()
+
+    other = ports(3)
+    document, code = devnet_cli(
+        "up", "--port", other[0], "--ipfs-port", other[1], "--ipfs-gateway-port", other[2]
+    )
+
+    assert code == 1
+    assert str(up["pid"]) in document["error"]["message"]
+    assert chain_pids(paths) == [up["pid"]]
+    assert kubo_pids(paths) == [up["ipfs"]["pid"]]
+    assert (paths.ipfs_repo / "config").read_bytes() == config
+    assert not _process.port_in_use(int(other[0]))
+    assert devnet_cli("down")[1] == 0
+    assert nothing_runs(paths)
+
+
+def test_state_write_failure_stops_what_started(data_dir: Path, kubo_bin: Path) -> None:
+    """devnet.json cannot be written after both processes started: both are stopped again."""
+    paths = devnet_paths(data_dir)
+    paths.root.mkdir(parents=True)
+    paths.state_file.mkdir()  # os.replace onto a directory fails
+    port, api, gateway = ports(3)
+
+    document, code = devnet_cli(
+        "up", "--port", port, "--ipfs-port", api, "--ipfs-gateway-port", gateway
+    )
+
+    assert code == 1
+    assert "devnet.json" in document["error"]["message"]
+    assert nothing_runs(paths)
+    assert not _process.port_in_use(int(port))
+    assert not _process.port_in_use(int(api))
+
+
+def start_up_process(data: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DECENTRALML_DATA_DIR": str(data)}
+    return subprocess.Popen(
+        [*CLI, "devnet", "up", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("signum", "wait_for"),
+    [
+        (signal.SIGTERM, "chain"),  # while Chopsticks starts
+        (signal.SIGINT, "ipfs"),  # Ctrl-C just after "Starting IPFS"
+        (signal.SIGHUP, "ipfs"),  # the terminal closed
+    ],
+)
+def test_interrupted_up_leaves_nothing_running(
+    data_dir: Path, kubo_bin: Path, signum: int, wait_for: str
+) -> None:
+    paths = devnet_paths(data_dir)
+    port, api, gateway = ports(3)
+    proc = start_up_process(
+        data_dir, "--port", port, "--ipfs-port", api, "--ipfs-gateway-port", gateway, "--fresh"
+    )
+    try:
+        found = chain_pids if wait_for == "chain" else kubo_pids
+        assert _process.wait_until(lambda: found(paths), timeout=120), "nothing started"
+        proc.send_signal(signum)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert "Traceback" not in output
+    assert _process.wait_until(lambda: nothing_runs(paths), timeout=10)
+    assert devnet_cli("status")[1] == 3
+    assert not _process.port_in_use(int(port))
+
+
+def test_kubo_through_a_symlink_is_recognised(
+    data_dir: Path, kubo_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = tmp_path / "bin" / "kubo"
+    link.parent.mkdir()
+    link.symlink_to(kubo_bin)
+    monkeypatch.setenv("DECENTRALML_KUBO_BIN", str(link))
+    paths = devnet_paths(data_dir)
+    up = up_with_ipfs(*ports(3), "--fresh")
+
+    status, code = devnet_cli("status")
+    assert code == 0, status
+    assert status["ipfs"]["running"] is True
+
+    down, _ = devnet_cli("down")
+    assert down["ipfs_stopped"] is True
+    assert nothing_runs(paths)
+    assert not kubo_alive(up["ipfs"]["api_url"])
+
+
+def test_moved_port_is_caught_even_with_another_chains_log_line(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    """Chopsticks moves to another port when its own is taken. Another process's "listening"
+    line in the log (as an orphan sharing the log wrote) must not make that look fine."""
+    paths = network.DevnetPaths(tmp_path / "devnet")
+    log_path = paths.chopsticks_log
+    stop = threading.Event()
+
+    def orphan_writes() -> None:
+        while not stop.is_set():
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("a") as fh:
+                fh.write(f"INFO: RPC listening on ws://127.0.0.1:{devnet.port}\n")
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=orphan_writes)
+    writer.start()
+    try:
+        with pytest.raises(DevnetError) as info:
+            chopsticks.start_chopsticks(
+                genesis=network.chain_spec_path(),
+                db=paths.db,
+                port=devnet.port,
+                config_path=paths.chopsticks_config,
+                log_path=log_path,
+                resume=False,
+                genesis_timestamp_ms=1_700_000_000_000,
+            )
+    finally:
+        stop.set()
+        writer.join()
+    assert "moved" in info.value.message
+    assert _process.wait_until(lambda: not chain_pids(paths), timeout=10)
+
+
+# -- finding 5: a damaged chain database ---------------------------------------------------
+
+
+def test_damaged_database_gives_a_fresh_hint_and_leaves_nothing(data_dir: Path) -> None:
+    paths = devnet_paths(data_dir)
+    port = str(_process.free_port())
+    assert devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")[1] == 0
+    assert devnet_cli("advance", "400")[1] == 0
+    assert devnet_cli("down")[1] == 0
+    size = paths.db.stat().st_size
+    assert size > 100_000
+    with paths.db.open("r+b") as fh:
+        fh.truncate(size // 2)
+
+    document, code = devnet_cli("up", "--port", port, "--no-ipfs")
+
+    assert code == 1
+    assert "damaged" in document["error"]["message"]
+    assert "--fresh" in document["error"]["hint"]
+    assert nothing_runs(paths)
+    status, code = devnet_cli("status")
+    assert (code, status["state"]) == (3, "stopped")
+    fresh, code = devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")
+    assert (code, fresh["height"]) == (0, 1)
+
+
+# -- finding 8: status, down and up around dead, stopped and busy processes ----------------
+
+
+def test_status_with_ipfs_dead_exits_3_and_up_repairs_it(data_dir: Path, kubo_bin: Path) -> None:
+    port, api, gateway = ports(3)
+    up = up_with_ipfs(port, api, gateway, "--fresh")
+    os.kill(up["ipfs"]["pid"], signal.SIGKILL)
+    assert _process.wait_until(lambda: not kubo_alive(up["ipfs"]["api_url"]), timeout=10)
+
+    status, code = devnet_cli("status")
+    assert code == 3
+    validate(status)
+    assert (status["running"], status["state"]) == (True, "degraded")
+    assert "devnet up" in status["hint"]
+
+    up_with_ipfs(port, api, gateway)
+    status, code = devnet_cli("status")
+    assert (code, status["state"], status["ipfs"]["running"]) == (0, "running", True)
+
+
+def test_status_after_a_chain_crash_says_so_and_stops_nothing(
+    data_dir: Path, kubo_bin: Path
+) -> None:
+    paths = devnet_paths(data_dir)
+    up = up_with_ipfs(*ports(3), "--fresh")
+    os.kill(up["pid"], signal.SIGKILL)
+    assert _process.wait_until(lambda: not chain_pids(paths), timeout=10)
+
+    status, code = devnet_cli("status")
+    assert code == 3
+    validate(status)
+    assert status["state"] == "crashed"
+    assert str(up["pid"]) in status["problem"]
+    assert "devnet up" in status["hint"]
+    assert kubo_alive(up["ipfs"]["api_url"])  # status only looks
+
+    down, code = devnet_cli("down")
+    assert code == 0
+    assert (down["chain_had_stopped"], down["ipfs_stopped"]) == (True, True)
+    assert nothing_runs(paths)
+
+
+def test_up_with_another_ipfs_port_is_refused(data_dir: Path, kubo_bin: Path) -> None:
+    port, api, gateway = ports(3)
+    up = up_with_ipfs(port, api, gateway, "--fresh")
+
+    document, code = devnet_cli(
+        "up",
+        "--port",
+        port,
+        "--ipfs-port",
+        str(_process.free_port()),
+        "--ipfs-gateway-port",
+        gateway,
+    )
+
+    assert code == 1
+    assert up["ipfs"]["api_url"] in document["error"]["message"]
+    assert "devnet down" in document["error"]["hint"]
+
+
+def test_down_of_a_stopped_chain_is_quick(data_dir: Path) -> None:
+    paths = devnet_paths(data_dir)
+    up, code = devnet_cli("up", "--port", str(_process.free_port()), "--no-ipfs", "--fresh")
+    assert code == 0
+    os.kill(up["pid"], signal.SIGSTOP)
+    assert _process.wait_until(lambda: _process.is_stopped(up["pid"]), timeout=5)
+    started = time.monotonic()
+
+    down, code = devnet_cli("down")
+
+    elapsed = time.monotonic() - started
+    print(f"down of a SIGSTOPped chain: {elapsed:.1f} s")
+    assert code == 0
+    assert down["chain_stopped"] is True
+    assert elapsed < 10
+    assert nothing_runs(paths)
+
+
+def test_status_and_down_while_up_is_in_progress(data_dir: Path) -> None:
+    paths = devnet_paths(data_dir)
+    port = str(_process.free_port())
+    proc = start_up_process(data_dir, "--port", port, "--no-ipfs", "--fresh")
+    try:
+        assert _process.wait_until(lambda: network._state.holder(paths), timeout=60)
+        status, code = devnet_cli("status")
+        assert code == 3
+        assert status["state"] == "starting"
+        assert str(proc.pid) in status["problem"]
+
+        result = CliRunner().invoke(cli, ["devnet", "down"])
+        assert result.exit_code == 0, result.output
+        assert f"pid {proc.pid}" in result.output  # it said whom it waited for
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert nothing_runs(paths)
+    assert devnet_cli("status")[0]["state"] == "stopped"
+
+
+def test_kubo_start_error_quotes_only_this_run(kubo_bin: Path, tmp_path: Path) -> None:
+    from decentralml.devnet.kubo import start_kubo, stop_kubo
+
+    repo, log = tmp_path / "repo", tmp_path / "kubo.log"
+    daemon = start_kubo(
+        repo, api_port=_process.free_port(), gateway_port=_process.free_port(), log_path=log
+    )
+    stop_kubo(daemon.pid)
+    log.write_text("OLD RUN LINE\n" * 500)
+    config = json.loads((repo / "config").read_text())
+    config["Datastore"]["Spec"] = {"type": "no-such-datastore"}
+    (repo / "config").write_text(json.dumps(config))
+
+    with pytest.raises(DevnetError) as info:
+        start_kubo(
+            repo, api_port=_process.free_port(), gateway_port=_process.free_port(), log_path=log
+        )
+
+    assert "OLD RUN LINE" not in info.value.message
+    assert len(info.value.message) < 1500
+    assert not _process.find_processes(cwd=repo, marker="daemon")
