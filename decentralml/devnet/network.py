@@ -12,6 +12,7 @@ Everything lives under one directory (by default ``<data dir>/devnet``)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -21,7 +22,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -230,6 +231,23 @@ def _busy_error(holder: LockHolder) -> str:
     return f"{command}{pid} is working on this devnet"
 
 
+@contextlib.contextmanager
+def _turn(paths: DevnetPaths, label: str, *, timeout: float, log: Log) -> Iterator[None]:
+    """Hold the devnet's lock as `label` (`up` or `down`), saying whom it waits for."""
+
+    def waiting(holder: LockHolder) -> None:
+        log(f"Waiting: {_busy_error(holder)} ...")
+
+    try:
+        with locked(paths, label=label, timeout=timeout, on_wait=waiting):
+            yield
+    except _process.LockTimeout as exc:
+        raise DevnetError(
+            f"{_busy_error(exc.holder or LockHolder(0, ''))} and still was after {timeout:.0f} s",
+            hint="wait for it to finish, or stop that command, then retry",
+        ) from None
+
+
 def _kubo_module() -> Any:
     try:
         return importlib.import_module("decentralml.devnet.kubo")
@@ -381,14 +399,7 @@ def up(
     ipfs_ports = (ipfs_api_port, ipfs_gateway_port) if ipfs else None
     started = time.monotonic()
     _usable_root(paths, create=True)
-
-    def waiting(holder: LockHolder) -> None:
-        log(f"Waiting: {_busy_error(holder)} ...")
-
-    with (
-        _process.interrupt_on_signals(),
-        locked(paths, label="up", timeout=LOCK_WAIT, on_wait=waiting),
-    ):
+    with _process.interrupt_on_signals(), _turn(paths, "up", timeout=LOCK_WAIT, log=log):
         current = read_state(paths)
         if current is not None and not _chain_alive(current.chain):
             log(
@@ -622,18 +633,8 @@ def down(
     if not _usable_root(paths, create=False):
         return DownResult(was_running=False, chain_stopped=False, ipfs_stopped=False, db=paths.db)
 
-    def waiting(holder: LockHolder) -> None:
-        log(f"Waiting: {_busy_error(holder)}; stopping the devnet when it has finished ...")
-
-    try:
-        with locked(paths, label="down", timeout=lock_timeout, on_wait=waiting):
-            return _down(paths, timeout=timeout)
-    except _process.LockTimeout as exc:
-        holder = exc.holder or LockHolder(0, "")
-        raise DevnetError(
-            f"{_busy_error(holder)} and still was after {lock_timeout:.0f} s",
-            hint="wait for it to finish, or stop that command, then retry",
-        ) from None
+    with _turn(paths, "down", timeout=lock_timeout, log=log):
+        return _down(paths, timeout=timeout)
 
 
 def _down(paths: DevnetPaths, *, timeout: float) -> DownResult:
@@ -647,7 +648,8 @@ def _down(paths: DevnetPaths, *, timeout: float) -> DownResult:
             if _process.is_stopped(state.chain.pid):
                 # A stopped (SIGSTOP) chain can neither answer nor save; let it run so that it
                 # saves its last block and then acts on SIGTERM.
-                os.kill(state.chain.pid, signal.SIGCONT)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(state.chain.pid, signal.SIGCONT)
             _wait_saved(state.chain, timeout=timeout)
             chain_stopped = chopsticks.stop_chopsticks(
                 state.chain.pid, start_time=state.chain.start_time, timeout=timeout
@@ -804,16 +806,17 @@ def running_url(paths: DevnetPaths | None = None) -> str:
     """The RPC URL of the running devnet; `ChainUnavailable` if it does not run."""
     paths = paths or DevnetPaths.default()
     state = read_state(paths)
-    if state is None or not _chain_alive(state.chain):
-        crashed = state is not None
+    if state is None:
         raise ChainUnavailable(
-            f"the devnet's chain (pid {state.chain.pid}) has stopped unexpectedly"
-            if state is not None
-            else "the devnet is not running",
-            address=state.chain.url if state else f"ws://{_process.LOOPBACK}:{DEFAULT_RPC_PORT}",
-            hint=f"start it again with `decentralml devnet up` (log: {state.chain.log})"
-            if crashed and state is not None
-            else "start it with `decentralml devnet up`",
+            "the devnet is not running",
+            address=f"ws://{_process.LOOPBACK}:{DEFAULT_RPC_PORT}",
+            hint="start it with `decentralml devnet up`",
+        )
+    if not _chain_alive(state.chain):
+        raise ChainUnavailable(
+            f"the devnet's chain (pid {state.chain.pid}) has stopped unexpectedly",
+            address=state.chain.url,
+            hint=f"start it again with `decentralml devnet up` (its log: {state.chain.log})",
         )
     return state.chain.url
 

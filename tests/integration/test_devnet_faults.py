@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from decentralml.cli import cli
-from decentralml.devnet import _process, chopsticks, network
+from decentralml.devnet import _process, _state, chopsticks, network
 from decentralml.devnet.kubo import kubo_alive
 from decentralml.errors import DevnetError
 from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing
@@ -151,6 +151,7 @@ def test_state_write_failure_stops_what_started(data_dir: Path, kubo_bin: Path) 
     assert nothing_runs(paths)
     assert not _process.port_in_use(int(port))
     assert not _process.port_in_use(int(api))
+    paths.state_file.rmdir()
 
 
 def start_up_process(data: Path, *args: str) -> subprocess.Popen[str]:
@@ -189,8 +190,9 @@ def test_interrupted_up_leaves_nothing_running(
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0
+    assert proc.returncode == 1, output
     assert "Traceback" not in output
+    assert "interrupted" in output
     assert _process.wait_until(lambda: nothing_runs(paths), timeout=10)
     assert devnet_cli("status")[1] == 3
     assert not _process.port_in_use(int(port))
@@ -362,7 +364,7 @@ def test_status_and_down_while_up_is_in_progress(data_dir: Path) -> None:
     port = str(_process.free_port())
     proc = start_up_process(data_dir, "--port", port, "--no-ipfs", "--fresh")
     try:
-        assert _process.wait_until(lambda: network._state.holder(paths), timeout=60)
+        assert _process.wait_until(lambda: _state.holder(paths), timeout=60)
         status, code = devnet_cli("status")
         assert code == 3
         assert status["state"] == "starting"

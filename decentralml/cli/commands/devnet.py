@@ -12,6 +12,7 @@ from decentralml.cli.context import EXIT_UNAVAILABLE, AppContext, common_options
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
 from decentralml.devnet import network
 from decentralml.devnet._metadata import PALLET
+from decentralml.errors import DevnetError
 
 _PORT = click.IntRange(1, 65535)
 
@@ -50,14 +51,22 @@ def up(
     app: AppContext, port: int, ipfs_port: int, ipfs_gateway_port: int, fresh: bool, no_ipfs: bool
 ) -> None:
     """Start the devnet, resuming its saved state (installs Chopsticks on first use)."""
-    result = network.up(
-        port=port,
-        ipfs=not no_ipfs,
-        ipfs_api_port=ipfs_port,
-        ipfs_gateway_port=ipfs_gateway_port,
-        fresh=fresh,
-        log=app.info,
-    )
+    try:
+        result = network.up(
+            port=port,
+            ipfs=not no_ipfs,
+            ipfs_api_port=ipfs_port,
+            ipfs_gateway_port=ipfs_gateway_port,
+            fresh=fresh,
+            log=app.info,
+        )
+    except KeyboardInterrupt as exc:
+        # `up` has stopped whatever it had started by the time the interrupt gets here.
+        why = str(exc) or "Ctrl-C"
+        raise DevnetError(
+            f"`devnet up` was interrupted ({why}); nothing it started is left running",
+            hint="run `decentralml devnet up` again",
+        ) from None
     state = result.state
     ipfs = state.ipfs
     payload: dict[str, Any] = {
