@@ -7,11 +7,13 @@ Instant block mode, on 127.0.0.1, with its state in a SQLite database file. It i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,10 @@ MIN_NODE_MAJOR = 20
 _PACKAGE = "@acala-network/chopsticks"
 _BIN = Path("node_modules") / "@acala-network" / "chopsticks" / "chopsticks.cjs"
 _LISTENING = re.compile(r"listening on \S*?://[^\s:]+:(\d+)", re.IGNORECASE)
+# The hash Chopsticks gives the genesis block of a chain it starts from a chain spec.
+GENESIS_HASH = "0x" + "45" * 32
+# Chopsticks' block time for a runtime without BABE or Aura, such as ours.
+DEFAULT_SLOT_MS = 12_000
 # The storage key of `Timestamp::Now`: twox128("Timestamp") ++ twox128("Now").
 TIMESTAMP_NOW_KEY = "0xf0c365c3cf59d671eb72da0e7a4113c49f1f0515f462cdcf84e0f1d6045dfcbb"
 
@@ -236,6 +242,29 @@ def write_genesis(spec: Path, out: Path, *, timestamp_ms: int) -> None:
     os.replace(tmp, out)
 
 
+def _forget_cached_genesis_timestamp(db: Path) -> None:
+    """Drop the database's cached copy of genesis `Timestamp::Now`.
+
+    Chopsticks caches what it reads from genesis in the database, and one made from a
+    genesis without the timestamp remembers it as absent: block #1 would take the wall clock
+    again, whatever `genesis.json` says.
+    """
+    if not db.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=10.0)) as conn, conn:
+            conn.execute(
+                'DELETE FROM key_value_pair WHERE "blockHash" = ? AND key = ?',
+                (GENESIS_HASH, TIMESTAMP_NOW_KEY),
+            )
+    except sqlite3.Error as exc:
+        if "no such table" not in str(exc):
+            raise DevnetError(
+                f"cannot prepare the devnet database {db}: {exc}",
+                hint="`decentralml devnet up --fresh` starts over (this discards the chain state)",
+            ) from exc
+
+
 def write_config(
     path: Path, *, genesis: Path, db: Path, port: int, resume: bool, host: str = _process.LOOPBACK
 ) -> None:
@@ -277,6 +306,7 @@ def start_chopsticks(
     node = find_node()
     derived = config_path.with_name("genesis.json")
     write_genesis(genesis, derived, timestamp_ms=genesis_timestamp_ms)
+    _forget_cached_genesis_timestamp(db)
     write_config(config_path, genesis=derived, db=db, port=port, resume=resume)
     _process.rotate_log(log_path)
     offset = 0

@@ -340,8 +340,9 @@ def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
     now = int(time.time() * 1000)
     if not resumed:
         return now
-    # A database made before the genesis timestamp was recorded: recover it from blocks #1
-    # and #2, which Chopsticks built one slot apart.
+    # A database made before the genesis timestamp was recorded: its block #1 was built at
+    # genesis `Timestamp::Now` (absent, so the wall clock) plus one slot. The slot shows
+    # between later blocks (block #2's own timestamp was taken from the wall clock too).
     first, second = stored_block(paths.db, 1), stored_block(paths.db, 2)
     if first is None or second is None:
         return now  # no block #2 depends on block #1 yet
@@ -350,10 +351,13 @@ def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
             f"the devnet database {paths.db} cannot be resumed: {_DAMAGED_RESUME}",
             hint="start over with `decentralml devnet up --fresh` (this discards the chain state)",
         )
-    t1, t2 = _timestamp_of(first), _timestamp_of(second)
-    if t1 is None or t2 is None or t2 <= t1:
+    t1 = _timestamp_of(first)
+    if t1 is None:
         return now
-    return t1 - (t2 - t1)
+    third = stored_block(paths.db, 3)
+    t2, t3 = _timestamp_of(second), _timestamp_of(third) if third is not None else None
+    slot = t3 - t2 if t2 is not None and t3 is not None and t3 > t2 else chopsticks.DEFAULT_SLOT_MS
+    return t1 - slot
 
 
 def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:
