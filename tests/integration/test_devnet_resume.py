@@ -8,10 +8,13 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from substrateinterface import Keypair, SubstrateInterface
 
+from decentralml.cli import cli
 from decentralml.devnet import chopsticks, network
 from decentralml.devnet._process import free_port, port_in_use, terminate, wait_until
 from decentralml.devnet._rpc import rpc_call
@@ -82,23 +85,34 @@ def test_signed_transaction_after_resume(paths: network.DevnetPaths) -> None:
     assert free_balance(url, dest) == 7 * UNIT
 
 
+def devnet_cli(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["devnet", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.output)
+    return document
+
+
 @pytest.mark.slow
-def test_ten_resumes_with_transactions_on_a_long_chain(paths: network.DevnetPaths) -> None:
-    """Down then up ten times, a few hundred blocks in: every transaction is included."""
-    port = free_port()
+def test_ten_resumes_with_transactions_on_a_long_chain(
+    paths: network.DevnetPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`devnet down` then `devnet up` ten times, a few hundred blocks in, with a transaction
+    before each: every transaction after every resume is included, and balances are kept."""
+    monkeypatch.setenv("DECENTRALML_DATA_DIR", str(paths.root.parent))
+    port = str(free_port())
     dest = new_address()
-    url = network.up(port=port, ipfs=False, fresh=True, paths=paths).state.chain.url
-    network.advance(300, paths=paths)
+    url = devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")["url"]
+    assert devnet_cli("advance", "300")["to_height"] == 301
     expected = 0
     timings: list[float] = []
     for cycle in range(10):
         height = transfer(url, dest, (cycle + 1) * UNIT)
         expected += (cycle + 1) * UNIT
-        network.down(paths=paths)
+        assert devnet_cli("down")["chain_stopped"] is True
         started = time.monotonic()
-        result = network.up(port=port, ipfs=False, paths=paths)
+        up = devnet_cli("up", "--port", port, "--no-ipfs")
         timings.append(time.monotonic() - started)
-        assert (result.resumed, result.height) == (True, height)
+        assert (up["status"], up["resumed"], up["height"]) == ("started", True, height)
         assert free_balance(url, dest) == expected
     assert transfer(url, dest, UNIT) == height + 1
     assert free_balance(url, dest) == expected + UNIT
