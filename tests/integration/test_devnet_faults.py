@@ -221,6 +221,37 @@ def test_interrupted_up_leaves_nothing_running(
     assert not _process.port_in_use(int(port))
 
 
+def test_killed_up_leaves_processes_that_status_sees_and_down_stops(
+    data_dir: Path, kubo_bin: Path
+) -> None:
+    """SIGKILL cannot be handled: what `up` had started is then found without a record."""
+    paths = devnet_paths(data_dir)
+    port, api, gateway = ports(3)
+    proc = start_up_process(
+        data_dir, "--port", port, "--ipfs-port", api, "--ipfs-gateway-port", gateway, "--fresh"
+    )
+    try:
+        assert _process.wait_until(lambda: kubo_pids(paths), timeout=120), "Kubo never started"
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = chain_pids(paths) + kubo_pids(paths)
+    assert left
+
+    status, code = devnet_cli("status")
+    assert code == 1
+    for pid in left:
+        assert str(pid) in status["error"]["message"]
+
+    down, code = devnet_cli("down")
+    assert code == 0
+    assert sorted(down["unrecorded_stopped"]) == sorted(left)
+    assert _process.wait_until(lambda: nothing_runs(paths), timeout=10)
+    assert not _process.port_in_use(int(port))
+
+
 def test_kubo_through_a_symlink_is_recognised(
     data_dir: Path, kubo_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
