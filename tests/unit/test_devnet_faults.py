@@ -169,6 +169,18 @@ def test_signals_interrupt_the_block_and_handlers_come_back() -> None:
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_ignored_signals_stay_ignored() -> None:
+    """Under `nohup`, SIGHUP is ignored; a closed terminal must not interrupt `up` then."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with _process.interrupt_on_signals():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
 def test_processes_are_found_by_directory_and_marker(tmp_path: Path) -> None:
     """What a devnet started is found even without a record: by its directory and command."""
     child = subprocess.Popen([*SLEEPER, "chopsticks-marker"], cwd=tmp_path)
