@@ -7,13 +7,13 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from decentralml.config import data_dir
-from decentralml.devnet._process import file_lock
+from decentralml.devnet._process import LockHolder, file_lock, lock_holder
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ class DevnetPaths:
     @property
     def state_file(self) -> Path:
         return self.root / "devnet.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
 
     @property
     def db(self) -> Path:
@@ -125,10 +129,94 @@ def write_state(paths: DevnetPaths, state: DevnetState) -> None:
 
 
 @contextlib.contextmanager
-def locked(paths: DevnetPaths) -> Iterator[None]:
-    """Serialise `up` and `down` on one devnet directory."""
-    with file_lock(paths.root / ".lock"):
+def locked(
+    paths: DevnetPaths,
+    *,
+    label: str,
+    timeout: float | None = None,
+    on_wait: Callable[[LockHolder], None] | None = None,
+) -> Iterator[None]:
+    """Serialise `up` and `down` on one devnet directory; `label` says which one holds it."""
+    with file_lock(paths.lock_file, label=label, timeout=timeout, on_wait=on_wait):
         yield
+
+
+def holder(paths: DevnetPaths) -> LockHolder | None:
+    """The `up` or `down` now holding the devnet's lock (other than this process), if any."""
+    found = lock_holder(paths.lock_file)
+    if found is None or found.pid == os.getpid():
+        return None
+    return found
+
+
+def read_meta(paths: DevnetPaths) -> dict[str, Any]:
+    """What ``chain.meta.json`` says about the database (empty when missing or unreadable)."""
+    try:
+        data = json.loads(paths.db_meta.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_meta(paths: DevnetPaths, meta: dict[str, Any]) -> None:
+    tmp = paths.db_meta.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(meta) + "\n")
+    os.replace(tmp, paths.db_meta)
+
+
+def _connect_ro(db: Path, timeout: float) -> sqlite3.Connection:
+    return sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout)
+
+
+def database_damage(db: Path) -> str | None:
+    """Why the chain's database cannot be used, or None when it can (or does not exist).
+
+    A quick structural check of the whole file, so that damage is found before Chopsticks
+    starts on it rather than as I/O errors from a half-working chain.
+    """
+    if not db.is_file() or db.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(_connect_ro(db, 5.0)) as conn:
+            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+            problems = [str(row[0]) for row in rows if row[0] != "ok"]
+            if not problems:
+                conn.execute("SELECT MAX(number) FROM block").fetchone()
+    except sqlite3.Error as exc:
+        return str(exc)
+    if problems:
+        return problems[0].splitlines()[-1] if problems[0].startswith("***") else problems[0]
+    return None
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """A block as the chain's database holds it."""
+
+    number: int
+    hash: str
+    parent_hash: str | None
+    storage_diff: dict[str, str | None]
+
+
+def stored_block(db: Path, number: int) -> StoredBlock | None:
+    """Block `number` from the chain's database, or None."""
+    if not db.is_file():
+        return None
+    try:
+        with contextlib.closing(_connect_ro(db, 5.0)) as conn:
+            row = conn.execute(
+                'SELECT hash, "parentHash", "storageDiff" FROM block WHERE number = ?', (number,)
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    try:
+        diff = json.loads(row[2]) if row[2] else {}
+    except ValueError:
+        diff = {}
+    return StoredBlock(number=number, hash=row[0], parent_hash=row[1], storage_diff=diff)
 
 
 def saved_height(db: Path) -> int | None:
@@ -136,8 +224,7 @@ def saved_height(db: Path) -> int | None:
     if not db.is_file():
         return None
     try:
-        uri = db.resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as conn:
+        with contextlib.closing(_connect_ro(db, 5.0)) as conn:
             row = conn.execute("SELECT MAX(number) FROM block").fetchone()
     except sqlite3.Error:
         return None
@@ -147,8 +234,7 @@ def saved_height(db: Path) -> int | None:
 def block_saved(db: Path, block_hash: str) -> bool:
     """Whether the chain's database holds the block `block_hash`."""
     try:
-        uri = db.resolve().as_uri() + "?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=1.0)) as conn:
+        with contextlib.closing(_connect_ro(db, 1.0)) as conn:
             row = conn.execute("SELECT 1 FROM block WHERE hash = ?", (block_hash,)).fetchone()
     except sqlite3.Error:
         return False

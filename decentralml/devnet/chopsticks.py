@@ -7,11 +7,13 @@ Instant block mode, on 127.0.0.1, with its state in a SQLite database file. It i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,12 @@ MIN_NODE_MAJOR = 20
 _PACKAGE = "@acala-network/chopsticks"
 _BIN = Path("node_modules") / "@acala-network" / "chopsticks" / "chopsticks.cjs"
 _LISTENING = re.compile(r"listening on \S*?://[^\s:]+:(\d+)", re.IGNORECASE)
+# The hash Chopsticks gives the genesis block of a chain it starts from a chain spec.
+GENESIS_HASH = "0x" + "45" * 32
+# Chopsticks' block time for a runtime without BABE or Aura, such as ours.
+DEFAULT_SLOT_MS = 12_000
+# The storage key of `Timestamp::Now`: twox128("Timestamp") ++ twox128("Now").
+TIMESTAMP_NOW_KEY = "0xf0c365c3cf59d671eb72da0e7a4113c49f1f0515f462cdcf84e0f1d6045dfcbb"
 
 Log = Callable[[str], None]
 
@@ -213,6 +221,50 @@ class ChopsticksProcess:
     config_path: Path
 
 
+def write_genesis(spec: Path, out: Path, *, timestamp_ms: int) -> None:
+    """Write the chain spec `spec` to `out` with `Timestamp::Now` set to `timestamp_ms`.
+
+    Chopsticks builds block #1 on top of genesis every time it starts, before it resumes
+    from its database, and saving that block replaces the stored block #1. Its timestamp
+    is the genesis `Timestamp::Now` plus one slot, or the wall clock when genesis has none;
+    so with the wall clock block #1 changes at every start, the stored block #2 no longer
+    has a parent, and the resumed chain loses block #1's state changes, among them the
+    genesis hash that every signature commits to (`frame_system::BlockHash[0]`). With a
+    fixed genesis timestamp, block #1 comes out identical at every start.
+    """
+    data = json.loads(spec.read_text())
+    data["genesis"]["raw"]["top"][TIMESTAMP_NOW_KEY] = (
+        "0x" + timestamp_ms.to_bytes(8, "little").hex()
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, out)
+
+
+def _forget_cached_genesis_timestamp(db: Path) -> None:
+    """Drop the database's cached copy of genesis `Timestamp::Now`.
+
+    Chopsticks caches what it reads from genesis in the database, and one made from a
+    genesis without the timestamp remembers it as absent: block #1 would take the wall clock
+    again, whatever `genesis.json` says.
+    """
+    if not db.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=10.0)) as conn, conn:
+            conn.execute(
+                'DELETE FROM key_value_pair WHERE "blockHash" = ? AND key = ?',
+                (GENESIS_HASH, TIMESTAMP_NOW_KEY),
+            )
+    except sqlite3.Error as exc:
+        if "no such table" not in str(exc):
+            raise DevnetError(
+                f"cannot prepare the devnet database {db}: {exc}",
+                hint="`decentralml devnet up --fresh` starts over (this discards the chain state)",
+            ) from exc
+
+
 def write_config(
     path: Path, *, genesis: Path, db: Path, port: int, resume: bool, host: str = _process.LOOPBACK
 ) -> None:
@@ -238,20 +290,26 @@ def start_chopsticks(
     config_path: Path,
     log_path: Path,
     resume: bool,
+    genesis_timestamp_ms: int,
     timeout: float = 180.0,
     log: Log | None = None,
 ) -> ChopsticksProcess:
     """Start Chopsticks detached, wait for its RPC to answer, and return the process.
 
-    Raises `DevnetError` when it exits, listens elsewhere, or does not answer in time; the
-    process is stopped in those cases.
+    The chain starts from `genesis` with its timestamp fixed to `genesis_timestamp_ms`
+    (see `write_genesis`; keep it the same for one database). Raises `DevnetError` when it
+    exits, listens elsewhere, or does not answer in time; the process is stopped in those
+    cases, and on any exception (Ctrl-C included) raised while waiting for it.
     """
     log = log or _silent
     script = chopsticks_bin(log=log)
     node = find_node()
-    write_config(config_path, genesis=genesis, db=db, port=port, resume=resume)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    offset = log_path.stat().st_size if log_path.exists() else 0
+    derived = config_path.with_name("genesis.json")
+    write_genesis(genesis, derived, timestamp_ms=genesis_timestamp_ms)
+    _forget_cached_genesis_timestamp(db)
+    write_config(config_path, genesis=derived, db=db, port=port, resume=resume)
+    _process.rotate_log(log_path)
+    offset = 0
     argv = [str(node), "--no-warnings", str(script), "-c", str(config_path)]
     with log_path.open("ab") as out:
         out.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting Chopsticks ===\n".encode())
@@ -306,8 +364,18 @@ def _wait_ready(
             hint=hint,
         )
 
+    def our_port() -> int | None:
+        # Asking the kernel which ports our pid listens on cannot be fooled by another
+        # process's lines in the log; the log is the fallback where /proc is missing.
+        ports = _process.listening_ports(proc.pid)
+        if ports is None:
+            return listening_port()
+        if started.port in ports:
+            return started.port
+        return min(ports) if ports else None
+
     while True:
-        port = listening_port()
+        port = our_port()
         if port is not None:
             break
         if proc.poll() is not None:
@@ -343,9 +411,17 @@ def stop_chopsticks(pid: int, *, start_time: int | None, timeout: float = 20.0) 
 
     Returns True if it was running and has stopped.
     """
-    if not _process.is_same_process(pid, start_time=start_time, marker="chopsticks"):
+    if not is_chopsticks(pid, start_time=start_time):
         return False
     return _process.terminate(pid, timeout=timeout)
+
+
+MARKER = "chopsticks"
+
+
+def is_chopsticks(pid: int, *, start_time: int | None, cwd: Path | None = None) -> bool:
+    """Whether `pid` is still the Chopsticks process started at `start_time` (in `cwd`)."""
+    return _process.is_same_process(pid, start_time=start_time, marker=MARKER, cwd=cwd)
 
 
 def main() -> int:

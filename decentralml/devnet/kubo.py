@@ -22,9 +22,14 @@ from decentralml.config import cache_dir
 from decentralml.devnet._process import (
     LOOPBACK,
     file_lock,
+    find_processes,
+    is_same_process,
     pid_alive,
     port_in_use,
     process_cmdline,
+    process_start_time,
+    rotate_log,
+    tail,
     terminate,
 )
 from decentralml.errors import DevnetError
@@ -34,6 +39,8 @@ KUBO_PACKAGE = "github.com/ipfs/kubo/cmd/ipfs"
 
 _POLL = 0.1
 _LOG_TAIL = 2000
+_ERROR_LINES = 12
+_MARKER = "daemon"
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
@@ -168,6 +175,7 @@ class KuboDaemon:
     gateway_url: str
     repo: Path
     log_path: Path
+    start_time: int | None = None
 
 
 def _ipfs(binary: Path, repo: Path, *args: str) -> None:
@@ -226,19 +234,26 @@ def start_kubo(
         answer in time (the message quotes its log).
     """
     binary = kubo_binary()
+    repo = Path(repo)
+    running = find_processes(cwd=repo, marker=_MARKER) if repo.is_dir() else []
+    if running:
+        # `ipfs config` would rewrite the configuration under the running daemon.
+        raise DevnetError(
+            f"a Kubo daemon (pid {running[0]}) already runs on the repository {repo}",
+            hint="stop it first (`decentralml devnet down` stops the devnet's own)",
+        )
     for port, what in ((api_port, "API"), (gateway_port, "gateway")):
         if port_in_use(port):
             raise DevnetError(
                 f"port {port} on {LOOPBACK} (for the Kubo {what}) is already in use",
                 hint="stop what uses it (`decentralml devnet down`?) or choose another port",
             )
-    repo = Path(repo)
     _configure(binary, repo, api_port, gateway_port)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    rotate_log(log_path)
     env = {**os.environ, "IPFS_PATH": str(repo), "IPFS_TELEMETRY": "off"}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [str(binary), "daemon", "--offline"],
+            [str(binary), _MARKER, "--offline"],
             env=env,
             cwd=repo,
             stdin=subprocess.DEVNULL,
@@ -253,30 +268,48 @@ def start_kubo(
         gateway_url=f"http://{LOOPBACK}:{gateway_port}",
         repo=repo,
         log_path=log_path,
+        start_time=process_start_time(proc.pid),
     )
+    try:
+        _wait_ready(proc, daemon, timeout)
+    except BaseException:
+        # Ctrl-C, SIGTERM or a timeout while waiting: leave no daemon behind.
+        stop_kubo(proc.pid)
+        raise
+    return daemon
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], daemon: KuboDaemon, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not kubo_alive(daemon.api_url):
         if proc.poll() is not None:
-            _children.pop(proc.pid, None)
             raise DevnetError(
-                f"Kubo exited with code {proc.returncode} while starting:\n{_tail(log_path)}",
-                hint=f"see {log_path}",
+                f"Kubo exited with code {proc.returncode} while starting; the last lines of "
+                f"{daemon.log_path}:\n{tail(daemon.log_path, lines=_ERROR_LINES)}",
+                hint=f"see {daemon.log_path}",
             )
         if time.monotonic() > deadline:
-            stop_kubo(proc.pid)
             raise DevnetError(
-                f"Kubo's API at {daemon.api_url} did not answer within {timeout:g} s:\n"
-                f"{_tail(log_path)}",
-                hint=f"see {log_path}",
+                f"Kubo's API at {daemon.api_url} did not answer within {timeout:g} s; the last "
+                f"lines of {daemon.log_path}:\n{tail(daemon.log_path, lines=_ERROR_LINES)}",
+                hint=f"see {daemon.log_path}",
             )
         time.sleep(_POLL)
-    return daemon
+
+
+def is_kubo(pid: int, *, start_time: int | None, repo: Path) -> bool:
+    """Whether `pid` is still the daemon started at `start_time` on `repo`.
+
+    Checked by the daemon's working directory and arguments, not the program's name, which
+    may be anything (``DECENTRALML_KUBO_BIN`` can name a symlink or a renamed binary).
+    """
+    return is_same_process(pid, start_time=start_time, marker=_MARKER, cwd=repo)
 
 
 def _is_kubo(pid: int) -> bool:
     """Whether `pid` runs ``ipfs daemon`` (where /proc tells), so a reused pid is left alone."""
     cmdline = process_cmdline(pid)
-    return cmdline is None or "daemon" in cmdline
+    return cmdline is None or _MARKER in cmdline
 
 
 def stop_kubo(pid: int, *, timeout: float = 20.0) -> bool:

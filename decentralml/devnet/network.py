@@ -12,32 +12,43 @@ Everything lives under one directory (by default ``<data dir>/devnet``)::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
-import json
 import logging
+import os
 import shutil
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
 from decentralml.devnet import _process, chopsticks
 from decentralml.devnet._metadata import ChainInfo, block_height, chain_info
+from decentralml.devnet._process import LockHolder
 from decentralml.devnet._rpc import rpc_call
 from decentralml.devnet._state import (
     ChainRecord,
     DevnetPaths,
     DevnetState,
     IpfsRecord,
+    StoredBlock,
     block_saved,
+    database_damage,
+    holder,
     locked,
+    read_meta,
     read_state,
     saved_height,
+    stored_block,
+    write_meta,
     write_state,
 )
 from decentralml.errors import ChainUnavailable, DevnetError
@@ -66,6 +77,8 @@ logger = logging.getLogger(__name__)
 
 CHAIN_SPEC = "decentralml-dev.raw.json"
 Log = Callable[[str], None]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _silent(_: str) -> None:
@@ -92,12 +105,74 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_ROOT_HINT = (
+    "set DECENTRALML_DATA_DIR to a directory you can write to (the devnet lives in its "
+    "devnet/ subdirectory)"
+)
+# How long `down` waits for a running `up` (which may be installing Chopsticks) to finish.
+LOCK_WAIT = 600.0
+# A resumed chain whose block #1 was replaced at an earlier resume refuses every signature.
+_DAMAGED_RESUME = (
+    "its block #1 was replaced when it was resumed by an older version of decentralml, so the "
+    "chain refuses every signed transaction"
+)
+
+
+def _os_errors_as_devnet_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """File-system failures (a full disk, a read-only or vanished directory) as one clear
+    `DevnetError`, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise DevnetError(
+                f"the devnet could not use its files: {exc.strerror or exc}{where}",
+                hint=_ROOT_HINT,
+            ) from exc
+
+    return wrapper
+
+
+def _usable_root(paths: DevnetPaths, *, create: bool) -> bool:
+    """Check the devnet directory; with `create`, make it and prove it writable.
+
+    Returns whether it exists. Raises `DevnetError` for a file in its place, or a directory
+    that cannot be created or written.
+    """
+    root = paths.root
+    try:
+        if root.exists() and not root.is_dir():
+            raise DevnetError(
+                f"the devnet data directory {root} is not a directory", hint=_ROOT_HINT
+            )
+        if not create:
+            return root.is_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DevnetError(
+            f"the devnet data directory {root} cannot be written: {exc.strerror or exc}",
+            hint=_ROOT_HINT,
+        ) from exc
+    return True
+
+
 def _chain_alive(record: ChainRecord) -> bool:
-    return _process.is_same_process(record.pid, start_time=record.start_time, marker="chopsticks")
+    return chopsticks.is_chopsticks(record.pid, start_time=record.start_time)
 
 
 def _ipfs_alive(record: IpfsRecord) -> bool:
-    return _process.is_same_process(record.pid, start_time=record.start_time, marker="ipfs")
+    kubo = _kubo_module()
+    if kubo is None:
+        return _process.is_same_process(
+            record.pid, start_time=record.start_time, cwd=Path(record.repo)
+        )
+    return bool(kubo.is_kubo(record.pid, start_time=record.start_time, repo=Path(record.repo)))
 
 
 def _stop_ipfs(record: IpfsRecord) -> bool:
@@ -109,18 +184,68 @@ def _stop_ipfs(record: IpfsRecord) -> bool:
     return _process.terminate(record.pid)
 
 
-def _live_state(paths: DevnetPaths) -> DevnetState | None:
-    """The recorded state if its chain still runs; otherwise clean up what is left of it."""
-    state = read_state(paths)
-    if state is None:
-        return None
-    if _chain_alive(state.chain):
-        return state
-    logger.info("the recorded devnet (pid %s) is no longer running", state.chain.pid)
-    if state.ipfs is not None:
-        _stop_ipfs(state.ipfs)
-    paths.state_file.unlink(missing_ok=True)
-    return None
+@dataclass(frozen=True)
+class Unrecorded:
+    """A process of this devnet that no record names (its record was lost or never written)."""
+
+    pid: int
+    what: str  # "chain" or "IPFS"
+
+
+def _unrecorded(paths: DevnetPaths, state: DevnetState | None) -> list[Unrecorded]:
+    """Processes started for this devnet directory that `state` does not account for.
+
+    Each process the launcher starts works in a directory of its own (Chopsticks in the
+    devnet directory, Kubo in its repository), so they are found even when ``devnet.json``
+    is missing or damaged, or `up` died between starting them and recording them.
+    """
+    recorded = set()
+    if state is not None:
+        recorded.add(state.chain.pid)
+        if state.ipfs is not None:
+            recorded.add(state.ipfs.pid)
+    found = [
+        Unrecorded(pid, "chain")
+        for pid in _process.find_processes(cwd=paths.root, marker=chopsticks.MARKER)
+    ]
+    if paths.ipfs_repo.is_dir():
+        found += [
+            Unrecorded(pid, "IPFS")
+            for pid in _process.find_processes(cwd=paths.ipfs_repo, marker="daemon")
+        ]
+    return [proc for proc in found if proc.pid not in recorded]
+
+
+def _unrecorded_error(found: list[Unrecorded]) -> DevnetError:
+    listed = ", ".join(f"{proc.what} pid {proc.pid}" for proc in found)
+    return DevnetError(
+        f"devnet processes run without a record ({listed}): devnet.json is missing or "
+        "damaged, or an earlier `up` was killed before it recorded them",
+        hint="run `decentralml devnet down` to stop them, then `decentralml devnet up`",
+    )
+
+
+def _busy_error(holder: LockHolder) -> str:
+    command = f"`decentralml devnet {holder.label}`" if holder.label else "another devnet command"
+    pid = f" (pid {holder.pid})" if holder.pid else ""
+    return f"{command}{pid} is working on this devnet"
+
+
+@contextlib.contextmanager
+def _turn(paths: DevnetPaths, label: str, *, timeout: float, log: Log) -> Iterator[None]:
+    """Hold the devnet's lock as `label` (`up` or `down`), saying whom it waits for."""
+
+    def waiting(holder: LockHolder) -> None:
+        log(f"Waiting: {_busy_error(holder)} ...")
+
+    try:
+        with locked(paths, label=label, timeout=timeout, on_wait=waiting):
+            yield
+    except _process.LockTimeout as exc:
+        raise DevnetError(
+            f"{_busy_error(exc.holder or LockHolder(0, ''))} and still was after {timeout:.0f} s",
+            hint="wait for it to finish, or stop that command, then retry",
+        ) from None
 
 
 def _kubo_module() -> Any:
@@ -171,19 +296,16 @@ def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
     that block on the next `up`.
     """
     try:
-        _, best = block_height(record.url)
+        best = rpc_call(record.url, "chain_getBlockHash", timeout=5.0)
     except (ChainUnavailable, DevnetError) as exc:
         logger.warning("cannot ask the devnet for its best block before stopping: %s", exc)
         return
-    if not _process.wait_until(lambda: block_saved(Path(record.db), best), timeout=timeout):
+    if not _process.wait_until(lambda: block_saved(Path(record.db), str(best)), timeout=timeout):
         logger.warning("the devnet did not save block %s within %.0f s", best, timeout)
 
 
 def _check_db_matches(paths: DevnetPaths, spec_sha: str) -> None:
-    try:
-        recorded = json.loads(paths.db_meta.read_text()).get("chain_spec_sha256")
-    except (OSError, ValueError):
-        recorded = None
+    recorded = read_meta(paths).get("chain_spec_sha256")
     if recorded is not None and recorded != spec_sha:
         raise DevnetError(
             f"the devnet database {paths.db} was made from another version of the chain spec "
@@ -192,6 +314,70 @@ def _check_db_matches(paths: DevnetPaths, spec_sha: str) -> None:
         )
 
 
+def _check_db_usable(paths: DevnetPaths) -> None:
+    damage = database_damage(paths.db)
+    if damage is not None:
+        raise DevnetError(
+            f"the devnet database {paths.db} is damaged ({damage}), so it cannot be resumed",
+            hint="start over with `decentralml devnet up --fresh` (this discards the chain "
+            "state; move the file away first to keep it)",
+        )
+
+
+def _timestamp_of(block: StoredBlock) -> int | None:
+    value = block.storage_diff.get(chopsticks.TIMESTAMP_NOW_KEY)
+    if not value:
+        return None
+    return int.from_bytes(bytes.fromhex(value[2:]), "little")
+
+
+def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
+    """The genesis timestamp that gives this database its block #1 again (see
+    `chopsticks.write_genesis`)."""
+    recorded = read_meta(paths).get("genesis_timestamp_ms")
+    if isinstance(recorded, int):
+        return recorded
+    now = int(time.time() * 1000)
+    if not resumed:
+        return now
+    # A database made before the genesis timestamp was recorded: its block #1 was built at
+    # genesis `Timestamp::Now` (absent, so the wall clock) plus one slot. The slot shows
+    # between later blocks (block #2's own timestamp was taken from the wall clock too).
+    first, second = stored_block(paths.db, 1), stored_block(paths.db, 2)
+    if first is None or second is None:
+        return now  # no block #2 depends on block #1 yet
+    if second.parent_hash != first.hash:
+        raise DevnetError(
+            f"the devnet database {paths.db} cannot be resumed: {_DAMAGED_RESUME}",
+            hint="start over with `decentralml devnet up --fresh` (this discards the chain state)",
+        )
+    t1 = _timestamp_of(first)
+    if t1 is None:
+        return now
+    third = stored_block(paths.db, 3)
+    t2, t3 = _timestamp_of(second), _timestamp_of(third) if third is not None else None
+    slot = t3 - t2 if t2 is not None and t3 is not None and t3 > t2 else chopsticks.DEFAULT_SLOT_MS
+    return t1 - slot
+
+
+def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:
+    """Check the resumed chain continues the saved one: same best block, same block #1."""
+    height, _ = block_height(url)
+    current1 = rpc_call(url, "chain_getBlockHash", [1]) if block1 is not None else None
+    if height != saved or current1 != block1:
+        what = (
+            f"it came up at block #{height} instead of #{saved}"
+            if height != saved
+            else f"its block #1 changed ({block1} became {current1})"
+        )
+        raise DevnetError(
+            f"the devnet database {paths.db} could not be resumed: {what}",
+            hint="see the chain log; `decentralml devnet up --fresh` starts over "
+            "(this discards the chain state)",
+        )
+
+
+@_os_errors_as_devnet_errors
 def up(
     *,
     port: int = DEFAULT_RPC_PORT,
@@ -206,26 +392,41 @@ def up(
     """Start the devnet (Chopsticks, and Kubo unless ``ipfs=False``) and record it.
 
     Resumes from the state database unless `fresh`. If the devnet already runs on the same
-    port, returns it with ``already_running=True`` (starting Kubo beside it if asked for and
-    not running). Raises `DevnetError` when a port is taken, a process fails to start, or
-    the database belongs to another chain spec.
+    ports, returns it with ``already_running=True`` (starting Kubo beside it if asked for
+    and not running). Raises `DevnetError` when a port is taken, a process fails to start,
+    processes of this devnet run unrecorded, or the database is damaged or belongs to
+    another chain spec. Whatever fails or interrupts it (Ctrl-C, SIGTERM, SIGHUP), it
+    leaves nothing running that it started.
     """
     paths = paths or DevnetPaths.default()
     log = log or _silent
     ipfs_ports = (ipfs_api_port, ipfs_gateway_port) if ipfs else None
     started = time.monotonic()
-    with locked(paths):
-        current = _live_state(paths)
+    _usable_root(paths, create=True)
+    with _process.interrupt_on_signals(), _turn(paths, "up", timeout=LOCK_WAIT, log=log):
+        current = read_state(paths)
+        if current is not None and not _chain_alive(current.chain):
+            log(
+                f"The devnet's chain (pid {current.chain.pid}) had stopped unexpectedly; "
+                f"starting it again from the saved state (its log: {current.chain.log})."
+            )
+            if current.ipfs is not None:
+                _stop_ipfs(current.ipfs)
+            paths.state_file.unlink(missing_ok=True)
+            current = None
+        stray = _unrecorded(paths, current)
+        if stray:
+            raise _unrecorded_error(stray)
         if current is not None:
             state = _reuse_running(
                 current, paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, log=log
             )
+            height, _ = _height_or_unavailable(state)
             resumed = False
         else:
-            state, resumed = _start(
+            state, resumed, height = _start(
                 paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, timeout=timeout, log=log
             )
-    height, _ = block_height(state.chain.url)
     return UpResult(
         state=state,
         paths=paths,
@@ -236,6 +437,17 @@ def up(
     )
 
 
+def _height_or_unavailable(state: DevnetState) -> tuple[int, str]:
+    try:
+        return block_height(state.chain.url)
+    except DevnetError as exc:
+        raise ChainUnavailable(
+            f"the devnet's chain (pid {state.chain.pid}) runs but answers with errors: {exc}",
+            address=state.chain.url,
+            hint=f"see {state.chain.log}; `decentralml devnet down` then `up` restarts it",
+        ) from exc
+
+
 def _start(
     paths: DevnetPaths,
     *,
@@ -244,8 +456,9 @@ def _start(
     ipfs_ports: tuple[int, int] | None,
     timeout: float,
     log: Log,
-) -> tuple[DevnetState, bool]:
-    """Start the chain (and Kubo) and record them; returns the state and whether it resumed."""
+) -> tuple[DevnetState, bool, int]:
+    """Start the chain (and Kubo) and record them; returns the state, whether it resumed,
+    and the height. Stops whatever it started if anything fails or interrupts it."""
     _check_port_free(port, "chain RPC", "--port")
     if ipfs_ports is not None:
         _check_ipfs_ports_free(ipfs_ports)
@@ -255,21 +468,33 @@ def _start(
         _reset(paths)
     if paths.db.exists():
         _check_db_matches(paths, spec_sha)
+        _check_db_usable(paths)
     # Chopsticks saves built blocks only; with none saved there is nothing to resume.
-    resumed = saved_height(paths.db) is not None
+    saved = saved_height(paths.db)
+    resumed = saved is not None
+    genesis_timestamp = _genesis_timestamp(paths, resumed)
+    first = stored_block(paths.db, 1) if saved is not None and saved >= 2 else None
     log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
-    chain = chopsticks.start_chopsticks(
-        genesis=spec,
-        db=paths.db,
-        port=port,
-        config_path=paths.chopsticks_config,
-        log_path=paths.chopsticks_log,
-        resume=resumed,
-        timeout=timeout,
-        log=log,
-    )
+    chain: chopsticks.ChopsticksProcess | None = None
+    ipfs: IpfsRecord | None = None
     try:
-        paths.db_meta.write_text(json.dumps({"chain_spec_sha256": spec_sha}) + "\n")
+        chain = chopsticks.start_chopsticks(
+            genesis=spec,
+            db=paths.db,
+            port=port,
+            config_path=paths.chopsticks_config,
+            log_path=paths.chopsticks_log,
+            resume=resumed,
+            genesis_timestamp_ms=genesis_timestamp,
+            timeout=timeout,
+            log=log,
+        )
+        if saved is not None:
+            _verify_resumed(chain.url, saved, first.hash if first else None, paths)
+        height, _ = block_height(chain.url)
+        write_meta(
+            paths, {"chain_spec_sha256": spec_sha, "genesis_timestamp_ms": genesis_timestamp}
+        )
         record = ChainRecord(
             pid=chain.pid,
             start_time=chain.start_time,
@@ -279,13 +504,34 @@ def _start(
             log=str(paths.chopsticks_log),
             chain_spec_sha256=spec_sha,
         )
-        ipfs = _start_ipfs(paths, ipfs_ports, log) if ipfs_ports is not None else None
+        if ipfs_ports is not None:
+            ipfs = _start_ipfs(paths, ipfs_ports, log)
+        state = DevnetState(
+            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs
+        )
+        _record(paths, state)
     except BaseException:
-        chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
+        if ipfs is not None:
+            _stop_ipfs(ipfs)
+        if chain is not None:
+            chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
         raise
-    state = DevnetState(started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs)
-    write_state(paths, state)
-    return state, resumed
+    return state, resumed, height
+
+
+def _record(paths: DevnetPaths, state: DevnetState) -> None:
+    try:
+        write_state(paths, state)
+    except OSError as exc:
+        raise DevnetError(
+            f"cannot record the devnet in {paths.state_file}: {exc.strerror or exc}; "
+            "what had started was stopped again",
+            hint="free some disk space or fix the directory's permissions, then retry",
+        ) from exc
+
+
+def _port_of(url: str) -> int | None:
+    return urlsplit(url).port
 
 
 def _reuse_running(
@@ -312,10 +558,26 @@ def _reuse_running(
             f"the devnet is already running at {current.chain.url}, not on port {port}",
             hint="use it there, or run `decentralml devnet down` and start it on the new port",
         )
-    if ipfs_ports is not None and (current.ipfs is None or not _ipfs_alive(current.ipfs)):
-        _check_ipfs_ports_free(ipfs_ports)
-        current = dataclasses.replace(current, ipfs=_start_ipfs(paths, ipfs_ports, log))
-        write_state(paths, current)
+    if ipfs_ports is None:
+        return current
+    if current.ipfs is not None and _ipfs_alive(current.ipfs):
+        running = (_port_of(current.ipfs.api_url), _port_of(current.ipfs.gateway_url))
+        if running != ipfs_ports:
+            raise DevnetError(
+                f"the devnet's IPFS is already running with its API at {current.ipfs.api_url} "
+                f"and gateway at {current.ipfs.gateway_url}, not on ports "
+                f"{ipfs_ports[0]} and {ipfs_ports[1]}",
+                hint="use it there, or run `decentralml devnet down` and start it on the new ports",
+            )
+        return current
+    _check_ipfs_ports_free(ipfs_ports)
+    ipfs = _start_ipfs(paths, ipfs_ports, log)
+    try:
+        current = dataclasses.replace(current, ipfs=ipfs)
+        _record(paths, current)
+    except BaseException:
+        _stop_ipfs(ipfs)
+        raise
     return current
 
 
@@ -337,7 +599,7 @@ def _start_ipfs(paths: DevnetPaths, ports: tuple[int, int], log: Log) -> IpfsRec
     )
     return IpfsRecord(
         pid=daemon.pid,
-        start_time=_process.process_start_time(daemon.pid),
+        start_time=daemon.start_time,
         api_url=daemon.api_url,
         gateway_url=daemon.gateway_url,
         repo=str(daemon.repo),
@@ -353,29 +615,62 @@ class DownResult:
     chain_stopped: bool
     ipfs_stopped: bool
     db: Path
+    chain_had_stopped: bool = False
+    unrecorded_stopped: tuple[int, ...] = ()
 
 
-def down(*, paths: DevnetPaths | None = None, timeout: float = 20.0) -> DownResult:
-    """Stop what `up` started (and nothing else). The state database is kept."""
+@_os_errors_as_devnet_errors
+def down(
+    *,
+    paths: DevnetPaths | None = None,
+    timeout: float = 20.0,
+    log: Log | None = None,
+    lock_timeout: float = LOCK_WAIT,
+) -> DownResult:
+    """Stop what `up` started (and nothing else). The state database is kept.
+
+    Also stops processes of this devnet that were never recorded or whose record was lost.
+    Waits (saying so through `log`) for an `up` in progress to finish first.
+    """
     paths = paths or DevnetPaths.default()
-    with locked(paths):
-        state = read_state(paths)
-        if state is None:
-            return DownResult(
-                was_running=False, chain_stopped=False, ipfs_stopped=False, db=paths.db
-            )
+    log = log or _silent
+    if not _usable_root(paths, create=False):
+        return DownResult(was_running=False, chain_stopped=False, ipfs_stopped=False, db=paths.db)
+
+    with _turn(paths, "down", timeout=lock_timeout, log=log):
+        return _down(paths, timeout=timeout)
+
+
+def _down(paths: DevnetPaths, *, timeout: float) -> DownResult:
+    state = read_state(paths)
+    ipfs_stopped = False
+    chain_stopped = False
+    chain_had_stopped = False
+    if state is not None:
         ipfs_stopped = _stop_ipfs(state.ipfs) if state.ipfs is not None else False
         if _chain_alive(state.chain):
+            if _process.is_stopped(state.chain.pid):
+                # A stopped (SIGSTOP) chain can neither answer nor save; let it run so that it
+                # saves its last block and then acts on SIGTERM.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(state.chain.pid, signal.SIGCONT)
             _wait_saved(state.chain, timeout=timeout)
-        chain_stopped = chopsticks.stop_chopsticks(
-            state.chain.pid, start_time=state.chain.start_time, timeout=timeout
-        )
-        paths.state_file.unlink(missing_ok=True)
+            chain_stopped = chopsticks.stop_chopsticks(
+                state.chain.pid, start_time=state.chain.start_time, timeout=timeout
+            )
+        else:
+            chain_had_stopped = True
+    stray = _unrecorded(paths, None)
+    for proc in stray:
+        _process.terminate(proc.pid, timeout=timeout)
+    paths.state_file.unlink(missing_ok=True)
     return DownResult(
-        was_running=chain_stopped,
-        chain_stopped=chain_stopped,
-        ipfs_stopped=ipfs_stopped,
+        was_running=chain_stopped or bool(stray),
+        chain_stopped=chain_stopped or any(proc.what == "chain" for proc in stray),
+        ipfs_stopped=ipfs_stopped or any(proc.what == "IPFS" for proc in stray),
         db=paths.db,
+        chain_had_stopped=chain_had_stopped,
+        unrecorded_stopped=tuple(proc.pid for proc in stray),
     )
 
 
@@ -391,30 +686,85 @@ class IpfsStatus:
 
 @dataclass(frozen=True)
 class DevnetStatus:
-    """What `status` reports."""
+    """What `status` reports.
+
+    `state` is one of ``running`` (all that `up` started answers), ``degraded`` (the chain
+    answers, the IPFS daemon it started does not), ``stopped``, ``crashed`` (recorded, but
+    the chain process has exited), ``starting`` or ``stopping`` (an `up` or `down` is at
+    work). `problem` and `hint` say what is wrong and what to do, when something is.
+    """
 
     running: bool
     paths: DevnetPaths
     state: DevnetState | None = None
     info: ChainInfo | None = None
     ipfs: IpfsStatus = field(default_factory=lambda: IpfsStatus(running=False))
+    condition: str = "stopped"
+    problem: str | None = None
+    hint: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.condition == "running"
 
 
+@_os_errors_as_devnet_errors
 def status(*, paths: DevnetPaths | None = None) -> DevnetStatus:
     """Whether the devnet runs; if so its chain name, height, runtime, pallets and IPFS.
 
-    Raises `ChainUnavailable` when the devnet's process runs but its RPC does not answer.
+    Only looks: it starts, stops and clears nothing. Raises `ChainUnavailable` when the
+    devnet's process runs but its RPC does not answer (or answers with errors), and
+    `DevnetError` when processes of this devnet run without a record.
     """
     paths = paths or DevnetPaths.default()
-    state = _live_state(paths)
+    if not _usable_root(paths, create=False):
+        return DevnetStatus(running=False, paths=paths)
+    busy = holder(paths)
+    if busy is not None and busy.label in ("up", "down"):
+        return DevnetStatus(
+            running=False,
+            paths=paths,
+            condition="starting" if busy.label == "up" else "stopping",
+            problem=f"{_busy_error(busy)}",
+            hint="run `decentralml devnet status` again when it has finished",
+        )
+    state = read_state(paths)
+    stray = _unrecorded(paths, state)
+    if stray:
+        raise _unrecorded_error(stray)
     if state is None:
         return DevnetStatus(running=False, paths=paths)
+    if not _chain_alive(state.chain):
+        leftover = (
+            " (its IPFS daemon still runs)"
+            if state.ipfs is not None and _ipfs_alive(state.ipfs)
+            else ""
+        )
+        return DevnetStatus(
+            running=False,
+            paths=paths,
+            state=state,
+            condition="crashed",
+            problem=f"the devnet's chain (pid {state.chain.pid}) has stopped unexpectedly"
+            f"{leftover}; the last lines of its log:\n"
+            + _process.tail(Path(state.chain.log), lines=5),
+            hint="`decentralml devnet up` starts it again from the saved state "
+            f"(log: {state.chain.log})",
+        )
     try:
         info = chain_info(state.chain.url)
     except ChainUnavailable as exc:
         exc.hint = f"the devnet's process {state.chain.pid} runs but does not answer; see its log"
         raise
+    except DevnetError as exc:
+        raise ChainUnavailable(
+            f"the devnet's chain (pid {state.chain.pid}) runs but answers with errors: {exc}",
+            address=state.chain.url,
+            hint=f"see {state.chain.log}; `decentralml devnet down`, then `up` (or "
+            "`up --fresh` if the log shows a damaged database)",
+        ) from exc
     ipfs = IpfsStatus(running=False)
+    condition, problem, hint = "running", None, None
     if state.ipfs is not None:
         alive = _ipfs_alive(state.ipfs)
         kubo = _kubo_module()
@@ -426,7 +776,23 @@ def status(*, paths: DevnetPaths | None = None) -> DevnetStatus:
             api_url=state.ipfs.api_url,
             gateway_url=state.ipfs.gateway_url,
         )
-    return DevnetStatus(running=True, paths=paths, state=state, info=info, ipfs=ipfs)
+        if not alive:
+            condition = "degraded"
+            problem = (
+                f"the devnet's IPFS daemon (pid {state.ipfs.pid}) does not answer at "
+                f"{state.ipfs.api_url}"
+            )
+            hint = "`decentralml devnet up` starts it again beside the running chain"
+    return DevnetStatus(
+        running=True,
+        paths=paths,
+        state=state,
+        info=info,
+        ipfs=ipfs,
+        condition=condition,
+        problem=problem,
+        hint=hint,
+    )
 
 
 @dataclass(frozen=True)
@@ -443,12 +809,18 @@ class AdvanceResult:
 def running_url(paths: DevnetPaths | None = None) -> str:
     """The RPC URL of the running devnet; `ChainUnavailable` if it does not run."""
     paths = paths or DevnetPaths.default()
-    state = _live_state(paths)
+    state = read_state(paths)
     if state is None:
         raise ChainUnavailable(
             "the devnet is not running",
             address=f"ws://{_process.LOOPBACK}:{DEFAULT_RPC_PORT}",
             hint="start it with `decentralml devnet up`",
+        )
+    if not _chain_alive(state.chain):
+        raise ChainUnavailable(
+            f"the devnet's chain (pid {state.chain.pid}) has stopped unexpectedly",
+            address=state.chain.url,
+            hint=f"start it again with `decentralml devnet up` (its log: {state.chain.log})",
         )
     return state.chain.url
 

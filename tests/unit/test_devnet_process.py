@@ -120,8 +120,9 @@ def test_state_round_trips(tmp_path: Path) -> None:
     assert network.read_state(paths) == state
 
 
-def test_stale_state_is_cleaned_up(tmp_path: Path) -> None:
-    """A record whose process is gone (e.g. after a reboot) means: not running."""
+def test_stale_state_is_reported_as_crashed_and_cleared_by_down(tmp_path: Path) -> None:
+    """A record whose process is gone (a crash, a reboot): `status` says so and only looks;
+    `down` clears the record."""
     # Prepare
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -145,6 +146,13 @@ def test_stale_state_is_cleaned_up(tmp_path: Path) -> None:
     result = network.status(paths=paths)
     # Assert
     assert not result.running
+    assert result.condition == "crashed"
+    assert str(child.pid) in (result.problem or "")
+    assert "devnet up" in (result.hint or "")
+    assert paths.state_file.exists()
+    down = network.down(paths=paths)
+    assert down.chain_had_stopped
+    assert not down.was_running
     assert not paths.state_file.exists()
 
 

@@ -12,6 +12,7 @@ from decentralml.cli.context import EXIT_UNAVAILABLE, AppContext, common_options
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
 from decentralml.devnet import network
 from decentralml.devnet._metadata import PALLET
+from decentralml.errors import DevnetError
 
 _PORT = click.IntRange(1, 65535)
 
@@ -50,14 +51,22 @@ def up(
     app: AppContext, port: int, ipfs_port: int, ipfs_gateway_port: int, fresh: bool, no_ipfs: bool
 ) -> None:
     """Start the devnet, resuming its saved state (installs Chopsticks on first use)."""
-    result = network.up(
-        port=port,
-        ipfs=not no_ipfs,
-        ipfs_api_port=ipfs_port,
-        ipfs_gateway_port=ipfs_gateway_port,
-        fresh=fresh,
-        log=app.info,
-    )
+    try:
+        result = network.up(
+            port=port,
+            ipfs=not no_ipfs,
+            ipfs_api_port=ipfs_port,
+            ipfs_gateway_port=ipfs_gateway_port,
+            fresh=fresh,
+            log=app.info,
+        )
+    except KeyboardInterrupt as exc:
+        # `up` has stopped whatever it had started by the time the interrupt gets here.
+        why = str(exc) or "Ctrl-C"
+        raise DevnetError(
+            f"`devnet up` was interrupted ({why}); nothing it started is left running",
+            hint="run `decentralml devnet up` again",
+        ) from None
     state = result.state
     ipfs = state.ipfs
     payload: dict[str, Any] = {
@@ -99,18 +108,26 @@ def up(
 @common_options
 def down(app: AppContext) -> None:
     """Stop the devnet that `up` started; its state is kept for the next `up`."""
-    result = network.down()
+    result = network.down(log=app.info)
     payload = {
         "was_running": result.was_running,
         "chain_stopped": result.chain_stopped,
         "ipfs_stopped": result.ipfs_stopped,
         "db": str(result.db),
+        "chain_had_stopped": result.chain_had_stopped,
+        "unrecorded_stopped": list(result.unrecorded_stopped),
     }
 
     def render(console: Console) -> None:
         console.soft_wrap = True
+        if result.chain_had_stopped:
+            console.print("The devnet's chain had already stopped (it crashed or was killed).")
+        if result.unrecorded_stopped:
+            pids = ", ".join(str(pid) for pid in result.unrecorded_stopped)
+            console.print(f"Stopped devnet processes that ran without a record (pid {pids}).")
         if not result.was_running and not result.ipfs_stopped:
-            console.print("The devnet is not running.")
+            if not result.chain_had_stopped:
+                console.print("The devnet is not running.")
             return
         stopped = ["chain"] if result.chain_stopped else []
         stopped += ["IPFS"] if result.ipfs_stopped else []
@@ -124,14 +141,21 @@ def down(app: AppContext) -> None:
 def status(app: AppContext) -> None:
     """Show whether the devnet runs, its chain, block height and the marketplace pallet.
 
-    Exits with 3 when the devnet is not running (the status is still printed).
+    Exits with 3 unless everything `up` started runs and answers (the status is still
+    printed): when it is stopped, crashed, starting or stopping, or its IPFS daemon is down.
     """
     result = network.status()
     payload = _status_payload(result)
 
     def render(console: Console) -> None:
+        console.soft_wrap = True
+        if result.problem is not None:
+            console.print(f"[bold red]{result.problem}[/]", highlight=False)
+            if result.hint:
+                console.print(f"[dim]Hint:[/] {result.hint}", highlight=False)
         if not result.running:
-            console.print("The devnet is not running. Start it with `decentralml devnet up`.")
+            if result.condition == "stopped":
+                console.print("The devnet is not running. Start it with `decentralml devnet up`.")
             return
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="dim")
@@ -141,7 +165,7 @@ def status(app: AppContext) -> None:
         console.print(table)
 
     app.emit("decentralml.devnet.status/v1", payload, render)
-    if not result.running:
+    if not result.healthy:
         # Like `systemctl status`: scripts can test the exit code (3: the service is down).
         click.get_current_context().exit(EXIT_UNAVAILABLE)
 
@@ -151,6 +175,9 @@ def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
     calls = info.pallets.get(PALLET, []) if info is not None else []
     return {
         "running": result.running,
+        "state": result.condition,
+        "problem": result.problem,
+        "hint": result.hint,
         "url": state.chain.url if state else None,
         "pid": state.chain.pid if state else None,
         "started_at": state.started_at if state else None,

@@ -1,0 +1,200 @@
+"""A resumed devnet keeps a usable chain: signed transactions after `down` then `up`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from substrateinterface import Keypair, SubstrateInterface
+
+from decentralml.cli import cli
+from decentralml.devnet import chopsticks, network
+from decentralml.devnet._process import free_port, port_in_use, terminate, wait_until
+from decentralml.devnet._rpc import rpc_call
+from decentralml.devnet._state import block_saved
+from decentralml.errors import ChainUnavailable, DevnetError
+from tests.fixtures_devnet import devnet_prerequisites_missing
+
+pytestmark = pytest.mark.integration
+
+UNIT = 10**12
+ALICE = Keypair.create_from_uri("//Alice")
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Iterator[network.DevnetPaths]:
+    reason = devnet_prerequisites_missing()
+    if reason is not None:
+        pytest.skip(reason)
+    paths = network.DevnetPaths(tmp_path / "devnet")
+    yield paths
+    network.down(paths=paths)
+
+
+def transfer(url: str, dest: str, value: int) -> int:
+    """A signed transfer from //Alice; returns the block number that included it."""
+    substrate = SubstrateInterface(url=url)
+    try:
+        call = substrate.compose_call(
+            "Balances", "transfer_keep_alive", {"dest": dest, "value": value}
+        )
+        extrinsic = substrate.create_signed_extrinsic(call=call, keypair=ALICE)
+        receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
+        assert receipt.is_success, receipt.error_message
+        header = substrate.get_block_header(receipt.block_hash)["header"]
+        return int(header["number"])
+    finally:
+        substrate.close()
+
+
+def free_balance(url: str, address: str) -> int:
+    substrate = SubstrateInterface(url=url)
+    try:
+        return int(substrate.query("System", "Account", [address])["data"]["free"].value)
+    finally:
+        substrate.close()
+
+
+def new_address() -> str:
+    return Keypair.create_from_mnemonic(Keypair.generate_mnemonic()).ss58_address
+
+
+def test_signed_transaction_after_resume(paths: network.DevnetPaths) -> None:
+    """Resuming at block 2 or later used to rebuild block #1, so every signature was refused."""
+    port = free_port()
+    dest = new_address()
+    url = network.up(port=port, ipfs=False, fresh=True, paths=paths).state.chain.url
+    genesis = rpc_call(url, "chain_getBlockHash", [0])
+    block1 = rpc_call(url, "chain_getBlockHash", [1])
+    assert transfer(url, dest, 3 * UNIT) == 2
+    network.down(paths=paths)
+
+    resumed = network.up(port=port, ipfs=False, paths=paths)
+
+    assert (resumed.resumed, resumed.height) == (True, 2)
+    assert rpc_call(url, "chain_getBlockHash", [0]) == genesis
+    assert rpc_call(url, "chain_getBlockHash", [1]) == block1
+    assert transfer(url, dest, 4 * UNIT) == 3
+    assert free_balance(url, dest) == 7 * UNIT
+
+
+def devnet_cli(*args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(cli, ["devnet", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    document: dict[str, Any] = json.loads(result.output)
+    return document
+
+
+@pytest.mark.slow
+def test_ten_resumes_with_transactions_on_a_long_chain(
+    paths: network.DevnetPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`devnet down` then `devnet up` ten times, a few hundred blocks in, with a transaction
+    before each: every transaction after every resume is included, and balances are kept."""
+    monkeypatch.setenv("DECENTRALML_DATA_DIR", str(paths.root.parent))
+    port = str(free_port())
+    dest = new_address()
+    url = devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")["url"]
+    assert devnet_cli("advance", "300")["to_height"] == 301
+    expected = 0
+    timings: list[float] = []
+    for cycle in range(10):
+        height = transfer(url, dest, (cycle + 1) * UNIT)
+        expected += (cycle + 1) * UNIT
+        assert devnet_cli("down")["chain_stopped"] is True
+        started = time.monotonic()
+        up = devnet_cli("up", "--port", port, "--no-ipfs")
+        timings.append(time.monotonic() - started)
+        assert (up["status"], up["resumed"], up["height"]) == ("started", True, height)
+        assert free_balance(url, dest) == expected
+    assert transfer(url, dest, UNIT) == height + 1
+    assert free_balance(url, dest) == expected + UNIT
+    print(f"10 resumes at ~#{height}: {sum(timings):.1f} s, slowest {max(timings):.1f} s")
+
+
+def run_chopsticks_as_before(paths: network.DevnetPaths, port: int, *, resume: bool) -> int:
+    """Run Chopsticks on the shipped spec as it was before the genesis timestamp was fixed
+    (no `Timestamp::Now` in genesis); returns the pid once its RPC answers."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    chopsticks.write_config(
+        paths.chopsticks_config,
+        genesis=network.chain_spec_path(),
+        db=paths.db,
+        port=port,
+        resume=resume,
+    )
+    node = chopsticks.find_node()
+    with paths.root.joinpath("before.log").open("ab") as out:
+        proc = subprocess.Popen(
+            [str(node), str(chopsticks.chopsticks_bin()), "-c", str(paths.chopsticks_config)],
+            cwd=paths.root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"ws://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            rpc_call(url, "system_chain", timeout=2.0)
+        except ChainUnavailable:
+            return False
+        return True
+
+    assert wait_until(answers, timeout=120)
+    return proc.pid
+
+
+def stop_as_before(paths: network.DevnetPaths, pid: int, url: str) -> None:
+    best = rpc_call(url, "chain_getBlockHash")
+    assert wait_until(lambda: block_saved(paths.db, best), timeout=20)
+    assert terminate(pid, timeout=20)
+
+
+def older_database(paths: network.DevnetPaths, dest: str) -> tuple[int, str]:
+    """A database as an older version left it: blocks #1..#4, a transfer in #2, and a
+    chain.meta.json without the genesis timestamp. Returns the RPC port and block #1's hash."""
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}"
+    pid = run_chopsticks_as_before(paths, port, resume=False)
+    block1 = rpc_call(url, "chain_getBlockHash", [1])
+    assert transfer(url, dest, 2 * UNIT) == 2
+    rpc_call(url, "dev_newBlock", [{"count": 2}])
+    stop_as_before(paths, pid, url)
+    spec_sha = hashlib.sha256(network.chain_spec_path().read_bytes()).hexdigest()
+    paths.db_meta.write_text(json.dumps({"chain_spec_sha256": spec_sha}) + "\n")
+    return port, block1
+
+
+def test_database_from_an_older_version_resumes(paths: network.DevnetPaths) -> None:
+    dest = new_address()
+    port, block1 = older_database(paths, dest)
+
+    result = network.up(port=port, ipfs=False, paths=paths)
+
+    url = result.state.chain.url
+    assert (result.resumed, result.height) == (True, 4)
+    assert rpc_call(url, "chain_getBlockHash", [1]) == block1
+    assert transfer(url, dest, 3 * UNIT) == 5
+    assert free_balance(url, dest) == 5 * UNIT
+
+
+def test_database_broken_by_an_older_resume_asks_for_fresh(paths: network.DevnetPaths) -> None:
+    """An older version's resume replaced block #1: no repair, a clear request for --fresh."""
+    port, _ = older_database(paths, new_address())
+    pid = run_chopsticks_as_before(paths, port, resume=True)
+    stop_as_before(paths, pid, f"ws://127.0.0.1:{port}")
+
+    with pytest.raises(DevnetError) as info:
+        network.up(port=port, ipfs=False, paths=paths)
+
+    assert "block #1 was replaced" in info.value.message
+    assert "--fresh" in (info.value.hint or "")
+    assert network.read_state(paths) is None
+    assert not port_in_use(port)
