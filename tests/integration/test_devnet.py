@@ -32,6 +32,7 @@ PALLET_CALLS = {
     "cancel_task",
     "close_task",
     "publish_model",
+    "force_close_task",
 }
 
 
@@ -96,7 +97,13 @@ def test_lifecycle_resume_and_fresh(own_data_dir: Path) -> None:
     assert status["running"] is True
     assert status["chain"] == "decentralml_dev"
     assert status["height"] == 1
-    assert status["runtime"] == {"spec_name": "decentralml-dev", "spec_version": 1}
+    shipped = json.loads(
+        (Path(__file__).parents[2] / "decentralml/devnet/data/chain-spec.meta.json").read_text()
+    )
+    assert status["runtime"] == {
+        "spec_name": "decentralml-dev",
+        "spec_version": shipped["spec_version"],
+    }
     assert status["pallet"]["present"] is True
     assert set(status["pallet"]["calls"]) >= PALLET_CALLS
 

@@ -22,6 +22,7 @@ from decentralml.devnet import _process, chopsticks, network
 from decentralml.devnet.kubo import kubo_alive
 from decentralml.errors import DevnetError
 from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing
+from tests.processes import default_signal_handling
 from tests.unit.test_devnet_cli import validate
 
 pytestmark = pytest.mark.integration
@@ -186,6 +187,7 @@ def start_up_process(data: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_signal_handling,
     )
 
 

@@ -19,6 +19,7 @@ from decentralml.errors import DigestMismatch, StorageError
 from decentralml.storage import ContentRef, IpfsStore
 from tests.fixtures_kubo import launch_kubo
 from tests.integration.test_storage_kubo import make_bundle_dir, snapshot
+from tests.processes import default_signal_handling
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +159,7 @@ def start_blocked_pull(daemon: KuboDaemon, ref: ContentRef, dest: Path) -> subpr
         [CLI, "assets", "pull", ref.cid, str(dest), "--sha256", ref.sha256,
          "--timeout", "60", "--ipfs-api", daemon.api_url],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+        preexec_fn=default_signal_handling,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while not staging_dirs(dest):
