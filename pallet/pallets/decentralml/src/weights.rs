@@ -2,7 +2,7 @@
 //!
 //! Do not edit: regenerate with `scripts/benchmark-weights`.
 //!
-//! Date: 2026-11-21; steps: `20`, repeat: `10`; wasm execution:
+//! Date: 2026-12-02; steps: `20`, repeat: `10`; wasm execution:
 //! `Compiled`; CPU: `Intel(R) Xeon(R) Processor`. Proof sizes come from each storage item's
 //! `MaxEncodedLen` in the benchmarked runtime.
 //!
@@ -29,60 +29,60 @@ pub trait WeightInfo {
 	fn release_assignment() -> Weight;
 	fn cancel_task(s: u32, ) -> Weight;
 	fn close_task(s: u32, ) -> Weight;
-	fn publish_model() -> Weight;
 	fn force_close_task(s: u32, ) -> Weight;
+	fn publish_model() -> Weight;
 }
 
 /// Weights for `pallet_decentralml` on the configured runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	/// Storage: `Decentralml::NextTaskId` (r:1 w:1)
+	/// Proof: `Decentralml::NextTaskId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
-	/// Storage: `Decentralml::NextTaskId` (r:1 w:1)
-	/// Proof: `Decentralml::NextTaskId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Tasks` (r:0 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[0, 4096]`.
 	fn create_task(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `107`,
 		// estimated: `3593`.
-		// Minimum execution time: 63_243_000 picoseconds.
-		Weight::from_parts(116_963_363, 3593)
-			// Standard error: 34
-			.saturating_add(Weight::from_parts(1_362, 0).saturating_mul(m.into()))
+		// Minimum execution time: 60_660_000 picoseconds.
+		Weight::from_parts(87_821_111, 3593)
+			// Standard error: 138
+			.saturating_add(Weight::from_parts(851, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:0)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	fn set_validator() -> Weight {
-		// Proof size in bytes, measured: `4479`,
-		// estimated: `8060`.
-		// Minimum execution time: 19_619_000 picoseconds.
-		Weight::from_parts(43_109_000, 8060)
+		// Proof size in bytes, measured: `4480`,
+		// estimated: `8065`.
+		// Minimum execution time: 19_814_000 picoseconds.
+		Weight::from_parts(32_439_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	fn assign_task() -> Weight {
-		// Proof size in bytes, measured: `7086`,
-		// estimated: `8060`.
-		// Minimum execution time: 39_362_000 picoseconds.
-		Weight::from_parts(46_507_000, 8060)
+		// Proof size in bytes, measured: `7087`,
+		// estimated: `8065`.
+		// Minimum execution time: 39_620_000 picoseconds.
+		Weight::from_parts(56_322_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::SubmittedCids` (r:1 w:1)
@@ -94,15 +94,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
-		// Proof size in bytes, measured: `7791`,
-		// estimated: `8060`.
-		// Minimum execution time: 109_484_000 picoseconds.
-		Weight::from_parts(131_210_000, 8060)
+		// Proof size in bytes, measured: `7792`,
+		// estimated: `8065`.
+		// Minimum execution time: 113_786_000 picoseconds.
+		Weight::from_parts(158_994_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
@@ -112,30 +112,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn accept_result() -> Weight {
-		// Proof size in bytes, measured: `7997`,
-		// estimated: `8060`.
-		// Minimum execution time: 102_674_000 picoseconds.
-		Weight::from_parts(118_850_000, 8060)
+		// Proof size in bytes, measured: `7998`,
+		// estimated: `8065`.
+		// Minimum execution time: 106_332_000 picoseconds.
+		Weight::from_parts(187_700_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 256]`.
 	fn reject_result(_r: u32, ) -> Weight {
-		// Proof size in bytes, measured: `7429`,
-		// estimated: `8060`.
-		// Minimum execution time: 45_232_000 picoseconds.
-		Weight::from_parts(57_269_234, 8060)
+		// Proof size in bytes, measured: `7430`,
+		// estimated: `8065`.
+		// Minimum execution time: 49_388_000 picoseconds.
+		Weight::from_parts(95_230_643, 8065)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
@@ -145,29 +145,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn claim_reward() -> Weight {
-		// Proof size in bytes, measured: `7997`,
-		// estimated: `8060`.
-		// Minimum execution time: 104_119_000 picoseconds.
-		Weight::from_parts(116_737_000, 8060)
+		// Proof size in bytes, measured: `7998`,
+		// estimated: `8065`.
+		// Minimum execution time: 104_810_000 picoseconds.
+		Weight::from_parts(139_704_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	fn release_assignment() -> Weight {
-		// Proof size in bytes, measured: `7223`,
-		// estimated: `8060`.
-		// Minimum execution time: 39_312_000 picoseconds.
-		Weight::from_parts(47_644_000, 8060)
+		// Proof size in bytes, measured: `7224`,
+		// estimated: `8065`.
+		// Minimum execution time: 41_576_000 picoseconds.
+		Weight::from_parts(56_929_000, 8065)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -178,18 +178,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 64]`.
 	fn cancel_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4660 + s * (35 ±0)`,
-		// estimated: `8060`.
-		// Minimum execution time: 58_965_000 picoseconds.
-		Weight::from_parts(69_604_233, 8060)
-			// Standard error: 4_310
-			.saturating_add(Weight::from_parts(2_402_740, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4661 + s * (35 ±0)`,
+		// estimated: `8065`.
+		// Minimum execution time: 59_998_000 picoseconds.
+		Weight::from_parts(87_073_873, 8065)
+			// Standard error: 36_605
+			.saturating_add(Weight::from_parts(2_698_468, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:64 w:64)
@@ -200,12 +200,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 64]`.
 	fn close_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4890 + s * (347 ±0)`,
-		// estimated: `8060 + s * (2710 ±0)`.
-		// Minimum execution time: 60_722_000 picoseconds.
-		Weight::from_parts(73_616_588, 8060)
-			// Standard error: 106_470
-			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4891 + s * (347 ±0)`,
+		// estimated: `8065 + s * (2710 ±0)`.
+		// Minimum execution time: 61_811_000 picoseconds.
+		Weight::from_parts(198_348_414, 8065)
+			// Standard error: 1_103_572
+			.saturating_add(Weight::from_parts(72_352_978, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -213,83 +213,103 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4595), added: 7070, mode: `MaxEncodedLen`)
-	fn publish_model() -> Weight {
-		// Proof size in bytes, measured: `4479`,
-		// estimated: `8060`.
-		// Minimum execution time: 17_052_000 picoseconds.
-		Weight::from_parts(20_697_000, 8060)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
+	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::Assignments` (r:64 w:64)
+	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:65 w:65)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[0, 64]`.
 	fn force_close_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4890 + s * (347 ±0)`,
-		// estimated: `8060 + s * (2710 ±0)`.
-		// Minimum execution time: 60_722_000 picoseconds.
-		Weight::from_parts(73_616_588, 8060)
-			// Standard error: 106_470
-			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4891 + s * (347 ±0)`,
+		// estimated: `8065 + s * (2710 ±0)`.
+		// Minimum execution time: 64_788_000 picoseconds.
+		Weight::from_parts(43_421_255, 8065)
+			// Standard error: 535_546
+			.saturating_add(Weight::from_parts(62_446_592, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
+	/// Storage: `Decentralml::Tasks` (r:1 w:1)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	fn publish_model() -> Weight {
+		// Proof size in bytes, measured: `4480`,
+		// estimated: `8065`.
+		// Minimum execution time: 17_196_000 picoseconds.
+		Weight::from_parts(22_015_000, 8065)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same figures on the reference database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn create_task(m: u32, ) -> Weight {
-		Weight::from_parts(116_963_363, 3593)
-			.saturating_add(Weight::from_parts(1_362, 0).saturating_mul(m.into()))
+		Weight::from_parts(87_821_111, 3593)
+			.saturating_add(Weight::from_parts(851, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_validator() -> Weight {
-		Weight::from_parts(43_109_000, 8060)
+		Weight::from_parts(32_439_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn assign_task() -> Weight {
-		Weight::from_parts(46_507_000, 8060)
+		Weight::from_parts(56_322_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn submit_result() -> Weight {
-		Weight::from_parts(131_210_000, 8060)
+		Weight::from_parts(158_994_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn accept_result() -> Weight {
-		Weight::from_parts(118_850_000, 8060)
+		Weight::from_parts(187_700_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn reject_result(_r: u32, ) -> Weight {
-		Weight::from_parts(57_269_234, 8060)
+		Weight::from_parts(95_230_643, 8065)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn claim_reward() -> Weight {
-		Weight::from_parts(116_737_000, 8060)
+		Weight::from_parts(139_704_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn release_assignment() -> Weight {
-		Weight::from_parts(47_644_000, 8060)
+		Weight::from_parts(56_929_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn cancel_task(s: u32, ) -> Weight {
-		Weight::from_parts(69_604_233, 8060)
-			.saturating_add(Weight::from_parts(2_402_740, 0).saturating_mul(s.into()))
+		Weight::from_parts(87_073_873, 8065)
+			.saturating_add(Weight::from_parts(2_698_468, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
 	}
 	fn close_task(s: u32, ) -> Weight {
-		Weight::from_parts(73_616_588, 8060)
-			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
+		Weight::from_parts(198_348_414, 8065)
+			.saturating_add(Weight::from_parts(72_352_978, 0).saturating_mul(s.into()))
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
+	}
+	fn force_close_task(s: u32, ) -> Weight {
+		Weight::from_parts(43_421_255, 8065)
+			.saturating_add(Weight::from_parts(62_446_592, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -297,17 +317,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn publish_model() -> Weight {
-		Weight::from_parts(20_697_000, 8060)
+		Weight::from_parts(22_015_000, 8065)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn force_close_task(s: u32, ) -> Weight {
-		Weight::from_parts(73_616_588, 8060)
-			.saturating_add(Weight::from_parts(54_930_452, 0).saturating_mul(s.into()))
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
-			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 }
