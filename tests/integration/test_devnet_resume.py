@@ -21,6 +21,7 @@ from decentralml.devnet._rpc import rpc_call
 from decentralml.devnet._state import block_saved
 from decentralml.errors import ChainUnavailable, DevnetError
 from tests.fixtures_devnet import devnet_prerequisites_missing
+from tests.integration.test_devnet import free_balance
 
 pytestmark = pytest.mark.integration
 
@@ -50,14 +51,6 @@ def transfer(url: str, dest: str, value: int) -> int:
         assert receipt.is_success, receipt.error_message
         header = substrate.get_block_header(receipt.block_hash)["header"]
         return int(header["number"])
-    finally:
-        substrate.close()
-
-
-def free_balance(url: str, address: str) -> int:
-    substrate = SubstrateInterface(url=url)
-    try:
-        return int(substrate.query("System", "Account", [address])["data"]["free"].value)
     finally:
         substrate.close()
 
