@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from decentralml.devnet._process import wait_until
 from decentralml.devnet.kubo import KuboDaemon, kubo_alive, kubo_binary, start_kubo, stop_kubo
 from decentralml.errors import DevnetError
 
@@ -91,10 +91,9 @@ class KuboPeer:
         """Dial `other` and wait until each lists the other as a peer."""
         answer = self.rpc("swarm/connect", arg=other.multiaddr())
         assert answer.status_code == 200, answer.text
-        deadline = time.monotonic() + 10
-        while not (self.is_connected(other) and other.is_connected(self)):
-            assert time.monotonic() < deadline, "peers did not see each other within 10 s"
-            time.sleep(0.05)
+        assert wait_until(
+            lambda: self.is_connected(other) and other.is_connected(self), timeout=10
+        ), "peers did not see each other within 10 s"
 
     def reconnect(self, other: KuboPeer) -> None:
         """Drop the connection to `other` and dial it again: both forget their bitswap state.
@@ -104,10 +103,9 @@ class KuboPeer:
         connection is made anew.
         """
         self.rpc("swarm/disconnect", arg=other.multiaddr())
-        deadline = time.monotonic() + 10
-        while self.is_connected(other) or other.is_connected(self):
-            assert time.monotonic() < deadline, "peers did not disconnect within 10 s"
-            time.sleep(0.02)
+        assert wait_until(
+            lambda: not (self.is_connected(other) or other.is_connected(self)), timeout=10
+        ), "peers did not disconnect within 10 s"
         self.connect(other)
 
     def is_connected(self, other: KuboPeer) -> bool:
@@ -185,12 +183,11 @@ def launch_peer(binary: Path, root: Path, *, timeout: float = 60.0) -> KuboPeer:
             start_new_session=True,
         )
     peer = KuboPeer(proc, f"http://127.0.0.1:{api_port}", swarm_addr, peer_id, repo, log_path)
-    deadline = time.monotonic() + timeout
-    while not kubo_alive(peer.api_url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            peer.stop()
-            raise AssertionError(f"Kubo peer did not start:\n{log_path.read_text()[-2000:]}")
-        time.sleep(0.05)
+    # Stop waiting early when the daemon exits: its log says why.
+    wait_until(lambda: proc.poll() is not None or kubo_alive(peer.api_url), timeout=timeout)
+    if proc.poll() is not None or not kubo_alive(peer.api_url):
+        peer.stop()
+        raise AssertionError(f"Kubo peer did not start:\n{log_path.read_text()[-2000:]}")
     return peer
 
 

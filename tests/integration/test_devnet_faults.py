@@ -300,7 +300,7 @@ def test_moved_port_is_caught_even_with_another_chains_log_line(
             log_path.parent.mkdir(parents=True, exist_ok=True)
             with log_path.open("a") as fh:
                 fh.write(f"INFO: RPC listening on ws://127.0.0.1:{devnet.port}\n")
-            time.sleep(0.05)
+            stop.wait(0.05)  # write again soon, as a live orphan would; end once told to
 
     writer = threading.Thread(target=orphan_writes)
     writer.start()

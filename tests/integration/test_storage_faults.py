@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from decentralml.devnet._process import wait_until
 from decentralml.devnet.kubo import KuboDaemon, stop_kubo
 from decentralml.errors import DigestMismatch, StorageError
 from decentralml.storage import ContentRef, IpfsStore
@@ -161,12 +162,10 @@ def start_blocked_pull(daemon: KuboDaemon, ref: ContentRef, dest: Path) -> subpr
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
         preexec_fn=default_signal_handling,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not staging_dirs(dest):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the pull never created its staging: {proc.communicate()}")
-        time.sleep(0.02)
+    wait_until(lambda: proc.poll() is not None or staging_dirs(dest), timeout=30, interval=0.02)
+    if not staging_dirs(dest):
+        proc.kill()
+        raise AssertionError(f"the pull never created its staging: {proc.communicate()}")
     return proc
 
 

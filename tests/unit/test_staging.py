@@ -145,13 +145,13 @@ def test_failure_removes_the_parents_it_created(tmp_path: Path) -> None:
 
 
 _HOLDER = """
-import sys, time
+import signal, sys
 from pathlib import Path
 from decentralml.storage._staging import Staging
 with Staging(Path(sys.argv[1])) as staging:
     (staging.tree / "partial.bin").write_bytes(b"x" * 1000)
     print(staging.path, flush=True)
-    time.sleep(600)
+    signal.pause()  # hold the staging until the test kills this process
 """
 
 
