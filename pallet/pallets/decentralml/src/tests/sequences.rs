@@ -71,11 +71,6 @@ fn open_tasks() -> Vec<(TaskId, TaskOf<Test>)> {
 	Tasks::<Test>::iter().filter(|(_, t)| t.is_open()).collect()
 }
 
-/// Workers of `task_id` whose assignment matches `pred`.
-fn workers_where(task_id: TaskId, pred: impl Fn(&AssignmentOf<Test>) -> bool) -> Vec<AccountId> {
-	Assignments::<Test>::iter_prefix(task_id).filter(|(_, a)| pred(a)).map(|(w, _)| w).collect()
-}
-
 fn is_submitted(a: &AssignmentOf<Test>) -> bool {
 	matches!(a, Assignment::Submitted { .. })
 }
@@ -87,16 +82,13 @@ fn is_assigned(a: &AssignmentOf<Test>) -> bool {
 /// A random `(task, worker)` whose assignment matches `pred`, over the open tasks.
 fn pick_assignment(
 	rng: &mut Rng,
-	pred: impl Fn(&AssignmentOf<Test>) -> bool + Copy,
+	pred: impl Fn(&AssignmentOf<Test>) -> bool,
 ) -> Option<(TaskId, TaskOf<Test>, AccountId)> {
-	let candidates: Vec<_> = open_tasks()
-		.into_iter()
-		.flat_map(|(id, t)| workers_where(id, pred).into_iter().map(move |w| (id, t.clone(), w)))
-		.collect();
-	rng.pick(&candidates)
+	pick_due(rng, |a, _| pred(a))
 }
 
-/// Like [`pick_assignment`], with a predicate that also sees the task.
+/// A random `(task, worker)` over the open tasks whose assignment, seen with its task,
+/// matches `due`.
 fn pick_due(
 	rng: &mut Rng,
 	due: impl Fn(&AssignmentOf<Test>, &TaskOf<Test>) -> bool,
