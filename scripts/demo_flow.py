@@ -1,8 +1,10 @@
 """The marketplace flow on the local devnet and IPFS, end to end, with real accounts.
 
 Run by `scripts/demo` after `decentralml devnet up`. //Alice (creator) publishes the
-contributor kit to IPFS and posts a task; //Bob (contributor) takes a slot, pulls and verifies
-the bundle, sends a result bundle; Alice pulls and verifies it and accepts it; Bob is paid.
+contributor kit to IPFS and posts a task (plain submissions, decided by hand); //Bob
+(contributor) takes a slot, which holds a small bond from him, pulls and verifies the bundle,
+sends a result bundle, which returns the bond; Alice pulls and verifies it and accepts it; Bob
+is paid.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def run() -> None:
             {
                 "kind": "ModelContribution",
                 "policy": "ManualAccept",
+                "submission": "Plain",
                 "bundle": as_call_ref(bundle),
                 "metadata": "0x" + b'{"name":"digits-8x8"}'.hex(),
                 "reward": reward,
@@ -71,10 +74,13 @@ def run() -> None:
         (created,) = receipt.find("Decentralml", "TaskCreated")
         task_id = int(created.attributes["task_id"])
         console.print(
-            f"2. Alice created task {task_id}: escrow {dml(int(created.attributes['escrow']))} held"
+            f"2. Alice created task {task_id}: rewards {dml(int(created.attributes['escrow']))} "
+            f"and storage deposit {dml(int(created.attributes['deposit']))} held"
         )
 
-        chain.submit(bob, "Decentralml", "assign_task", {"task_id": task_id})
+        receipt = chain.submit(bob, "Decentralml", "assign_task", {"task_id": task_id})
+        (assigned,) = receipt.find("Decentralml", "TaskAssigned")
+        bond = int(assigned.attributes["bond"])
         task = chain.query("Decentralml", "Tasks", [task_id])
         on_chain = task["bundle"]
         cid = (
@@ -90,8 +96,8 @@ def run() -> None:
         )
         kit = json.loads((work / "task" / "task.json").read_text())
         console.print(
-            f"3. Bob took a slot and pulled the verified bundle ({pulled.ref.size} bytes): "
-            f"task '{kit['name']}'"
+            f"3. Bob took a slot (bond {dml(bond)} held) and pulled the verified bundle "
+            f"({pulled.ref.size} bytes): task '{kit['name']}'"
         )
 
         result_dir = work / "result"
@@ -103,7 +109,7 @@ def run() -> None:
         chain.submit(
             bob, "Decentralml", "submit_result", {"task_id": task_id, "result": as_call_ref(result)}
         )
-        console.print(f"4. Bob sent his result bundle: {result.cid}")
+        console.print(f"4. Bob sent his result bundle: {result.cid} (his bond went back)")
 
         ipfs.pull(result.cid, work / "review", sha256=result.sha256, size=result.size)
         receipt = chain.submit(
@@ -121,6 +127,7 @@ def run() -> None:
             "pending",
             "paid",
             "escrow held",
+            "deposit held",
             "Bob's balance change",
         ):
             table.add_column(column)
@@ -131,6 +138,7 @@ def run() -> None:
             str(task["pending"]),
             str(task["paid"]),
             dml(int(task["escrow"])),
+            dml(int(task["deposit"])),
             dml(chain.free_balance(bob.ss58_address) - bob_start),
         )
         console.print(table)

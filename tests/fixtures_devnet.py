@@ -30,9 +30,10 @@ class Devnet:
     data_dir: Path
     paths: network.DevnetPaths
 
-    def advance(self, n: int) -> int:
-        """Produce `n` empty blocks; returns the new height."""
-        return network.advance(n, paths=self.paths).to_height
+    def advance(self, n: int, *, jump: bool = False) -> int:
+        """Produce `n` empty blocks (with `jump`, one block `n` heights ahead); returns the new
+        height."""
+        return network.advance(n, jump=jump, paths=self.paths).to_height
 
     def height(self) -> int:
         header = rpc_call(self.url, "chain_getHeader")

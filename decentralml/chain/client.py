@@ -14,8 +14,11 @@ from decentralml.errors import ChainError, ExtrinsicFailed
 log = logging.getLogger(__name__)
 
 PALLET = "Decentralml"
-# The runtime hold reason under which the pallet keeps task escrow.
-ESCROW_HOLD = {PALLET: "TaskEscrow"}
+# Why the marketplace holds funds (the pallet's `HoldReason`, in the runtime's hold reason as
+# `Decentralml(...)`): the rewards of an open task's unpaid slots (from its creator), the
+# storage deposit of a task record until it is removed (from its creator), and the bond of an
+# assignment not yet submitted or committed (from its worker).
+HOLD_REASONS = ("TaskEscrow", "TaskStorage", "AssignmentBond")
 
 
 @dataclass(frozen=True)
@@ -106,10 +109,23 @@ class ChainClient:
         account = self.query("System", "Account", [address])
         return int(account["data"]["free"])
 
-    def held_balance(self, address: str) -> int:
-        """What the marketplace holds from `address` as task escrow."""
-        holds = self.query("Balances", "Holds", [address]) or []
-        return sum(int(hold["amount"]) for hold in holds if hold["id"] == ESCROW_HOLD)
+    def holds(self, address: str) -> dict[str, int]:
+        """What the marketplace holds from `address`, by reason (every one of `HOLD_REASONS`,
+        zero when nothing is held under it)."""
+        held = dict.fromkeys(HOLD_REASONS, 0)
+        for hold in self.query("Balances", "Holds", [address]) or []:
+            reason = hold["id"].get(PALLET) if isinstance(hold["id"], dict) else None
+            if reason in held:
+                held[reason] += int(hold["amount"])
+        return held
+
+    def held_balance(self, address: str, reason: str | None = "TaskEscrow") -> int:
+        """What the marketplace holds from `address` under `reason` (one of `HOLD_REASONS`;
+        task escrow by default), or under all of them with ``reason=None``."""
+        if reason is not None and reason not in HOLD_REASONS:
+            raise ValueError(f"unknown hold reason {reason!r}; one of {', '.join(HOLD_REASONS)}")
+        held = self.holds(address)
+        return sum(held.values()) if reason is None else held[reason]
 
     def submit(
         self,

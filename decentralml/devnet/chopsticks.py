@@ -41,6 +41,8 @@ GENESIS_HASH = "0x" + "45" * 32
 DEFAULT_SLOT_MS = 12_000
 # The storage key of `Timestamp::Now`: twox128("Timestamp") ++ twox128("Now").
 TIMESTAMP_NOW_KEY = "0xf0c365c3cf59d671eb72da0e7a4113c49f1f0515f462cdcf84e0f1d6045dfcbb"
+# The storage key of the runtime's wasm, ":code".
+CODE_KEY = "0x3a636f6465"
 
 Log = Callable[[str], None]
 
@@ -265,6 +267,27 @@ def _forget_cached_genesis_timestamp(db: Path) -> None:
             ) from exc
 
 
+def cached_genesis_value(db: Path, key: str) -> str | None:
+    """The value of genesis storage `key` as the database `db` remembers it, or None.
+
+    Chopsticks caches what it reads from genesis in its database and, on a resume, reads
+    those values from there rather than from the genesis it was given: a database keeps
+    running the runtime (``:code``) of the chain spec it was made from.
+    """
+    if not db.is_file():
+        return None
+    try:
+        uri = db.resolve().as_uri() + "?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5.0)) as conn:
+            row = conn.execute(
+                'SELECT value FROM key_value_pair WHERE "blockHash" = ? AND key = ?',
+                (GENESIS_HASH, key),
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def write_config(
     path: Path, *, genesis: Path, db: Path, port: int, resume: bool, host: str = _process.LOOPBACK
 ) -> None:
@@ -414,6 +437,26 @@ def stop_chopsticks(pid: int, *, start_time: int | None, timeout: float = 20.0) 
     if not is_chopsticks(pid, start_time=start_time):
         return False
     return _process.terminate(pid, timeout=timeout)
+
+
+def make_blocks(url: str, count: int, *, jump: bool = False) -> str:
+    """Build empty blocks on the running chain at `url`; returns the new best block's hash.
+
+    Without `jump`, `count` blocks one after the other (Chopsticks builds a few per second).
+    With `jump`, one block at the current height plus `count` (``dev_newBlock`` with
+    ``unsafeBlockHeight``): the runtime sees the block number leap, as if `count` empty blocks
+    had been made, without building them. The heights in between have no block.
+    """
+    if count < 1:
+        raise DevnetError(f"the number of blocks must be at least 1, got {count}")
+    if jump:
+        height = int(rpc_call(url, "chain_getHeader")["number"], 16)
+        params: dict[str, int] = {"count": 1, "unsafeBlockHeight": height + count}
+        timeout = 60.0
+    else:
+        # A generous limit: Chopsticks builds a few blocks per second.
+        params, timeout = {"count": count}, 60.0 + count
+    return str(rpc_call(url, "dev_newBlock", [params], timeout=timeout))
 
 
 MARKER = "chopsticks"

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -69,6 +70,7 @@ __all__ = [
     "read_state",
     "running_url",
     "saved_height",
+    "shipped_spec_version",
     "status",
     "up",
 ]
@@ -76,6 +78,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CHAIN_SPEC = "decentralml-dev.raw.json"
+CHAIN_SPEC_META = "chain-spec.meta.json"
 Log = Callable[[str], None]
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -304,14 +307,52 @@ def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
         logger.warning("the devnet did not save block %s within %.0f s", best, timeout)
 
 
-def _check_db_matches(paths: DevnetPaths, spec_sha: str) -> None:
-    recorded = read_meta(paths).get("chain_spec_sha256")
-    if recorded is not None and recorded != spec_sha:
-        raise DevnetError(
-            f"the devnet database {paths.db} was made from another version of the chain spec "
-            "(the runtime changed since), so it cannot be resumed",
-            hint="start over with `decentralml devnet up --fresh` (this discards the chain state)",
-        )
+def shipped_spec_version() -> int | None:
+    """The runtime `spec_version` of the chain spec shipped in this package, if recorded."""
+    meta = resources.files("decentralml.devnet") / "data" / CHAIN_SPEC_META
+    try:
+        return int(json.loads(meta.read_text())["spec_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _spec_code(spec: Path) -> str | None:
+    try:
+        return str(json.loads(spec.read_text())["genesis"]["raw"]["top"][chopsticks.CODE_KEY])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _check_db_matches(paths: DevnetPaths, spec: Path, spec_sha: str) -> None:
+    """Refuse a database made from another chain spec than the shipped one.
+
+    `chain.meta.json` records the spec's sha256; a database whose record is missing is
+    checked by the runtime it has cached from its genesis (see
+    `chopsticks.cached_genesis_value`), which it would otherwise keep running, silently,
+    under the new package.
+    """
+    meta = read_meta(paths)
+    recorded = meta.get("chain_spec_sha256")
+    if recorded is not None:
+        other = recorded != spec_sha
+    else:
+        cached = chopsticks.cached_genesis_value(paths.db, chopsticks.CODE_KEY)
+        other = cached is not None and cached != _spec_code(spec)
+    if not other:
+        return
+    made, shipped = meta.get("spec_version"), shipped_spec_version()
+    if isinstance(made, int) and shipped is not None:
+        versions = f" (runtime spec_version {made}; this package ships {shipped})"
+    elif shipped is not None:
+        versions = f" (this package ships runtime spec_version {shipped})"
+    else:
+        versions = ""
+    raise DevnetError(
+        f"the devnet database {paths.db} was made from another version of the chain spec"
+        f"{versions}: the runtime changed since, so it cannot be resumed",
+        hint="start over with `decentralml devnet up --fresh` (this discards the chain state; "
+        "move the database away first to keep it)",
+    )
 
 
 def _check_db_usable(paths: DevnetPaths) -> None:
@@ -467,7 +508,7 @@ def _start(
     if fresh:
         _reset(paths)
     if paths.db.exists():
-        _check_db_matches(paths, spec_sha)
+        _check_db_matches(paths, spec, spec_sha)
         _check_db_usable(paths)
     # Chopsticks saves built blocks only; with none saved there is nothing to resume.
     saved = saved_height(paths.db)
@@ -493,7 +534,12 @@ def _start(
             _verify_resumed(chain.url, saved, first.hash if first else None, paths)
         height, _ = block_height(chain.url)
         write_meta(
-            paths, {"chain_spec_sha256": spec_sha, "genesis_timestamp_ms": genesis_timestamp}
+            paths,
+            {
+                "chain_spec_sha256": spec_sha,
+                "spec_version": shipped_spec_version(),
+                "genesis_timestamp_ms": genesis_timestamp,
+            },
         )
         record = ChainRecord(
             pid=chain.pid,
@@ -797,13 +843,15 @@ def status(*, paths: DevnetPaths | None = None) -> DevnetStatus:
 
 @dataclass(frozen=True)
 class AdvanceResult:
-    """The outcome of `advance`."""
+    """The outcome of `advance`: `count` is how far the height was asked to move, `jumped`
+    whether it moved there in one block."""
 
     url: str
     count: int
     from_height: int
     to_height: int
     best_hash: str
+    jumped: bool = False
 
 
 def running_url(paths: DevnetPaths | None = None) -> str:
@@ -825,15 +873,25 @@ def running_url(paths: DevnetPaths | None = None) -> str:
     return state.chain.url
 
 
-def advance(count: int, *, paths: DevnetPaths | None = None) -> AdvanceResult:
-    """Produce `count` empty blocks on the running devnet (deadlines pass only as blocks do)."""
+def advance(count: int, *, jump: bool = False, paths: DevnetPaths | None = None) -> AdvanceResult:
+    """Produce `count` empty blocks on the running devnet (deadlines pass only as blocks do).
+
+    With `jump`, build a single block at the current height plus `count` instead, so that
+    periods of days or weeks (hundreds of thousands of blocks) pass at once. The heights in
+    between have no block; the runtime only sees its block number leap. Later blocks, and
+    `down` then `up`, continue from the jumped height.
+    """
     if count < 1:
         raise DevnetError(f"the number of blocks must be at least 1, got {count}")
     url = running_url(paths)
     before, _ = block_height(url)
-    # A generous limit: Chopsticks builds a few blocks per second.
-    rpc_call(url, "dev_newBlock", [{"count": count}], timeout=60.0 + count)
+    chopsticks.make_blocks(url, count, jump=jump)
     after, best_hash = block_height(url)
     return AdvanceResult(
-        url=url, count=count, from_height=before, to_height=after, best_hash=best_hash
+        url=url,
+        count=count,
+        from_height=before,
+        to_height=after,
+        best_hash=best_hash,
+        jumped=jump,
     )

@@ -4,17 +4,20 @@
 //
 // `state.json` is `{"block": "0x..", "top": {"0xkey": "0xvalue", ...}}`, the whole top storage
 // of one block (scripts/try-state fetches it). The runtime, built with `try-runtime`, replaces
-// `:code`, then `TryRuntime_on_runtime_upgrade(TryState)` runs in Chopsticks' wasm executor:
-// every storage item of every pallet must decode and every `try_state` hook must pass. The
-// storage is served from memory, in key order, so the check reads exactly the snapshot.
+// `:code`, then `TryRuntime_on_runtime_upgrade(All)` runs in Chopsticks' wasm executor: the
+// runtime's pending storage migrations run with their pre- and post-upgrade checks (a chain at
+// an older storage version is migrated in memory), then every storage item of every pallet
+// must decode and every `try_state` hook must pass. The storage is served from memory, in key
+// order, with the migration's writes kept in an overlay, so the chain itself is never written.
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { destroyWorker, runTask } from '@acala-network/chopsticks-core'
 
 const CODE_KEY = '0x3a636f6465' // ":code"
-// `UpgradeCheckSelect::TryState`: run the try_state hooks (the decode check comes with any check).
-const TRY_STATE = '0x03'
+// `UpgradeCheckSelect::All`: pre- and post-upgrade checks of the migrations, then the try_state
+// hooks (the decode check comes with any check).
+const ALL_CHECKS = '0x01'
 
 function fail(message) {
   process.stderr.write(`try-state: ${message}\n`)
@@ -64,7 +67,7 @@ async function main() {
   const response = await runTask(
     {
       wasm,
-      calls: [['TryRuntime_on_runtime_upgrade', [TRY_STATE]]],
+      calls: [['TryRuntime_on_runtime_upgrade', [ALL_CHECKS]]],
       mockSignatureHost: false,
       allowUnresolvedImports: false,
       runtimeLogLevel: Number(values['log-level']),

@@ -33,6 +33,9 @@ PALLET_CALLS = {
     "close_task",
     "publish_model",
     "force_close_task",
+    "commit_result",
+    "reveal_result",
+    "remove_task",
 }
 
 

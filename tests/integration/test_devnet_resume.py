@@ -22,6 +22,7 @@ from decentralml.devnet._state import block_saved
 from decentralml.errors import ChainUnavailable, DevnetError
 from tests.fixtures_devnet import devnet_prerequisites_missing
 from tests.integration.test_devnet import free_balance
+from tests.unit.test_devnet_cli import validate
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +192,94 @@ def test_database_broken_by_an_older_resume_asks_for_fresh(paths: network.Devnet
     assert "--fresh" in (info.value.hint or "")
     assert network.read_state(paths) is None
     assert not port_in_use(port)
+
+
+def timestamp_now(url: str) -> int:
+    """`Timestamp::Now` at the best block, in milliseconds."""
+    raw = rpc_call(url, "state_getStorage", [chopsticks.TIMESTAMP_NOW_KEY])
+    return int.from_bytes(bytes.fromhex(raw[2:]), "little")
+
+
+def test_a_jump_survives_down_and_up(
+    paths: network.DevnetPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`advance N --jump` makes one block N heights ahead; transactions keep working, a plain
+    `advance` continues from there, and `down` then `up` resumes at the jumped height."""
+    monkeypatch.setenv("DECENTRALML_DATA_DIR", str(paths.root.parent))
+    port = str(free_port())
+    dest = new_address()
+    url = devnet_cli("up", "--port", port, "--no-ipfs", "--fresh")["url"]
+    assert transfer(url, dest, UNIT) == 2
+    before = timestamp_now(url)
+
+    result = CliRunner().invoke(cli, ["devnet", "advance", "201600", "--jump", "--json"])
+    assert result.exit_code == 0, result.output
+    jumped = json.loads(result.output)
+    validate(jumped)
+    assert (jumped["count"], jumped["from_height"], jumped["to_height"], jumped["jumped"]) == (
+        201_600,
+        2,
+        201_602,
+        True,
+    )
+    # One block was built: its parent is block #2, and the clock moved by one slot only.
+    header = rpc_call(url, "chain_getHeader")
+    assert int(header["number"], 16) == 201_602
+    assert header["parentHash"] == rpc_call(url, "chain_getBlockHash", [2])
+    assert 0 < timestamp_now(url) - before <= chopsticks.DEFAULT_SLOT_MS
+
+    assert transfer(url, dest, 2 * UNIT) == 201_603
+    advanced = devnet_cli("advance", "2")
+    validate(advanced)
+    assert (advanced["from_height"], advanced["to_height"], advanced["jumped"]) == (
+        201_603,
+        201_605,
+        False,
+    )
+
+    assert devnet_cli("down")["chain_stopped"] is True
+    up = devnet_cli("up", "--port", port, "--no-ipfs")
+    assert (up["status"], up["resumed"], up["height"]) == ("started", True, 201_605)
+    assert free_balance(url, dest) == 3 * UNIT
+    assert transfer(url, dest, UNIT) == 201_606
+    assert devnet_cli("advance", "1")["to_height"] == 201_607
+    assert devnet_cli("advance", "10", "--jump")["to_height"] == 201_617
+    assert free_balance(url, dest) == 4 * UNIT
+
+
+def test_database_from_another_runtime_asks_for_fresh(
+    paths: network.DevnetPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the shipped runtime changes, a database made with the previous one is refused
+    with a request for --fresh, whether or not chain.meta.json says which spec made it;
+    without chain.meta.json, a database of the current spec still resumes."""
+    port = free_port()
+    url = network.up(port=port, ipfs=False, fresh=True, paths=paths).state.chain.url
+    dest = new_address()
+    assert transfer(url, dest, UNIT) == 2
+    network.down(paths=paths)
+    assert json.loads(paths.db_meta.read_text())["spec_version"] == network.shipped_spec_version()
+
+    # The package now ships a spec with another runtime (it is never started here).
+    shipped = network.chain_spec_path()
+    spec = json.loads(shipped.read_text())
+    code = spec["genesis"]["raw"]["top"][chopsticks.CODE_KEY]
+    spec["genesis"]["raw"]["top"][chopsticks.CODE_KEY] = code + "00"
+    newer = tmp_path / "newer.raw.json"
+    newer.write_text(json.dumps(spec))
+    monkeypatch.setattr(network, "chain_spec_path", lambda: newer)
+
+    for meta in ("recorded", "missing"):
+        if meta == "missing":
+            paths.db_meta.unlink()
+        with pytest.raises(DevnetError) as info:
+            network.up(port=port, ipfs=False, paths=paths)
+        assert "another version of the chain spec" in info.value.message, meta
+        assert "--fresh" in (info.value.hint or ""), meta
+        assert network.read_state(paths) is None
+        assert not port_in_use(port)
+
+    monkeypatch.setattr(network, "chain_spec_path", lambda: shipped)
+    resumed = network.up(port=port, ipfs=False, paths=paths)
+    assert (resumed.resumed, resumed.height) == (True, 2)
+    assert free_balance(url, dest) == UNIT

@@ -77,6 +77,19 @@ def test_advance_without_devnet_exits_3(data_dir: Path) -> None:
     assert "devnet up" in error["hint"]
 
 
+def test_advance_jump_without_devnet_exits_3(data_dir: Path) -> None:
+    result = run("advance", "100", "--jump", "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.output)["error"]["type"] == "ChainUnavailable"
+
+
+def test_advance_help_explains_jump() -> None:
+    result = run("advance", "--help")
+    assert result.exit_code == 0
+    assert "--jump" in result.output
+    assert "current height + N" in result.output
+
+
 @pytest.mark.parametrize("count", ["0", "-1", "x"])
 def test_advance_needs_a_positive_count(data_dir: Path, count: str) -> None:
     assert run("advance", "--", count).exit_code == 2

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +189,30 @@ def test_database_of_another_chain_spec_is_not_resumed(tmp_path: Path) -> None:
     # Assert
     assert "--fresh" in (info.value.hint or "")
     assert not paths.state_file.exists()
+
+
+def test_database_running_another_runtime_is_not_resumed_without_its_record(
+    tmp_path: Path,
+) -> None:
+    """With chain.meta.json missing, the runtime the database cached from its genesis tells
+    that it was made from another chain spec (Chopsticks would keep running that runtime)."""
+    paths = network.DevnetPaths(tmp_path)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(paths.db)) as conn, conn:
+        conn.execute(
+            'CREATE TABLE "key_value_pair" ("blockHash" varchar NOT NULL, "key" varchar NOT NULL, '
+            '"value" text, PRIMARY KEY ("blockHash", "key"))'
+        )
+        conn.execute(
+            "INSERT INTO key_value_pair VALUES (?, ?, ?)",
+            (chopsticks.GENESIS_HASH, chopsticks.CODE_KEY, "0x0061736d01000000"),
+        )
+    assert chopsticks.cached_genesis_value(paths.db, chopsticks.CODE_KEY) == "0x0061736d01000000"
+
+    with pytest.raises(DevnetError) as info:
+        network.up(port=_process.free_port(), ipfs=False, paths=paths)
+
+    assert "another version of the chain spec" in info.value.message
+    assert "--fresh" in (info.value.hint or "")
+    assert not paths.state_file.exists()
+    assert chopsticks.cached_genesis_value(tmp_path / "none.sqlite", chopsticks.CODE_KEY) is None

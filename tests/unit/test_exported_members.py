@@ -23,6 +23,23 @@ def test_all_is_pinned() -> None:
         assert hasattr(decentralml, name)
 
 
+def test_chain_surface_is_pinned() -> None:
+    import decentralml.chain
+
+    assert set(decentralml.chain.__all__) == {
+        "HOLD_REASONS",
+        "ChainClient",
+        "ChainEvent",
+        "Receipt",
+        "commitment_preimage",
+        "keypair_from_uri",
+        "new_salt",
+        "result_commitment",
+    }
+    for name in decentralml.chain.__all__:
+        assert hasattr(decentralml.chain, name)
+
+
 def test_every_error_derives_from_the_base() -> None:
     from decentralml import errors
 

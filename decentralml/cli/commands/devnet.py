@@ -225,21 +225,38 @@ def _status_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-@devnet.command(short_help="Produce N empty blocks.")
+@devnet.command(short_help="Produce N empty blocks (or jump N blocks ahead).")
 @click.argument("blocks", type=click.IntRange(min=1), metavar="N")
+@click.option(
+    "--jump",
+    is_flag=True,
+    help="Build one block at the current height + N instead of N blocks: for periods of "
+    "days or weeks, which would take hours to build block by block.",
+)
 @common_options
-def advance(app: AppContext, blocks: int) -> None:
-    """Produce N empty blocks (deadlines pass only as blocks are made)."""
-    result = network.advance(blocks)
+def advance(app: AppContext, blocks: int, jump: bool) -> None:
+    """Produce N empty blocks (deadlines pass only as blocks are made).
+
+    With --jump, build a single block N heights ahead: the chain's block number leaps by N at
+    once, and the heights in between have no block.
+    """
+    result = network.advance(blocks, jump=jump)
     payload = {
         "url": result.url,
         "count": result.count,
         "from_height": result.from_height,
         "to_height": result.to_height,
         "best_hash": result.best_hash,
+        "jumped": result.jumped,
     }
 
     def render(console: Console) -> None:
+        if result.jumped:
+            console.print(
+                f"Jumped {result.count} block(s) ahead in one block: "
+                f"#{result.from_height} -> #{result.to_height}."
+            )
+            return
         console.print(
             f"Advanced {result.count} block(s): #{result.from_height} -> #{result.to_height}."
         )

@@ -50,7 +50,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
 	impl_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
 	authoring_version: 1,
-	spec_version: 2,
+	spec_version: 3,
 	impl_version: 1,
 	apis: RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -170,7 +170,11 @@ impl pallet_decentralml::Config for Runtime {
 	type MinimumReward = ConstU128<{ currency::MILLI * 10 }>;
 	type TaskDepositBase = ConstU128<{ currency::UNIT / 10 }>;
 	type TaskDepositPerByte = ConstU128<{ currency::MILLI / 10 }>;
+	// A tenth of the smallest reward: enough that squatting many slots costs something.
+	type AssignmentBond = ConstU128<{ currency::MILLI }>;
 	type MaxSlots = ConstU32<64>;
+	// Room for every slot to be rejected or released three times over.
+	type MaxAssignmentsPerTask = ConstU32<256>;
 	type MaxCidLen = ConstU32<128>;
 	type MaxMetadataLen = ConstU32<4096>;
 	type MaxReasonLen = ConstU32<256>;
@@ -178,7 +182,10 @@ impl pallet_decentralml::Config for Runtime {
 	type MaxReviewPeriod = ConstU32<432_000>;
 	type MaxWorkPeriod = ConstU32<432_000>;
 	// 7 days of 6-second blocks.
+	type MaxRevealPeriod = ConstU32<100_800>;
 	type ModelPublishPeriod = ConstU32<100_800>;
+	// 14 days of 6-second blocks.
+	type RetentionPeriod = ConstU32<201_600>;
 	type ForceOrigin = EnsureRoot<interface::AccountId>;
 	type ExpectedBlockTime = ConstU64<MILLISECS_PER_BLOCK>;
 	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
@@ -187,8 +194,18 @@ impl pallet_decentralml::Config for Runtime {
 type Block = frame::runtime::types_common::BlockOf<Runtime, TxExtension>;
 type Header = HeaderFor<Runtime>;
 
-type RuntimeExecutive =
-	Executive<Runtime, Block, frame_system::ChainContext<Runtime>, Runtime, AllPalletsWithSystem>;
+/// Storage migrations run on the first block of a new runtime version; each is guarded by its
+/// pallet's storage version, so it runs once.
+type Migrations = (pallet_decentralml::migrations::v1::MigrateV0ToV1<Runtime>,);
+
+type RuntimeExecutive = Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
 
 impl_runtime_apis! {
 	impl apis::Core<Block> for Runtime {

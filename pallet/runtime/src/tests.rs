@@ -56,6 +56,9 @@ fn every_call_weight_has_a_proof_size() {
 		W::close_task(64),
 		W::publish_model(),
 		W::force_close_task(64),
+		W::commit_result(),
+		W::reveal_result(),
+		W::remove_task(256),
 	] {
 		assert!(weight.ref_time() > 0 && weight.proof_size() > 0, "{weight:?}");
 		// A call must fit comfortably in a block.
@@ -69,7 +72,7 @@ fn every_call_weight_has_a_proof_size() {
 
 #[test]
 fn only_root_can_force_close_a_task() {
-	use pallet_decentralml::{RawContentRef, TaskKind, TaskStatus, ValidationPolicy};
+	use pallet_decentralml::{RawContentRef, Submission, TaskKind, TaskStatus, ValidationPolicy};
 	dev_genesis().execute_with(|| {
 		System::set_block_number(1);
 		let alice = Sr25519Keyring::Alice.to_account_id();
@@ -77,6 +80,7 @@ fn only_root_can_force_close_a_task() {
 			RuntimeOrigin::signed(alice.clone()),
 			TaskKind::ModelContribution,
 			ValidationPolicy::ManualAccept,
+			Submission::Plain,
 			RawContentRef { cid: b"bafytask".to_vec(), sha256: [1; 32], size: 10 },
 			vec![],
 			crate::currency::UNIT,

@@ -6,6 +6,8 @@ use frame::{benchmarking::prelude::*, traits::fungible::Mutate};
 
 const SEED: u32 = 0;
 const REVIEW_PERIOD: u32 = 10;
+const DEADLINE: u32 = 1_000;
+const REVEAL_PERIOD: u32 = 10;
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, SEED);
@@ -26,17 +28,32 @@ fn max_content<T: Config>(tag: u32) -> RawContentRef {
 }
 
 /// Create a task with every bound at its maximum and `slots` slots; returns its creator and id.
+/// AutoAccept tasks are sealed, the others plain.
 fn create<T: Config>(policy: ValidationPolicy, slots: u32) -> (T::AccountId, TaskId) {
+	let submission = if policy == ValidationPolicy::AutoAccept {
+		Submission::Sealed { reveal_period: REVEAL_PERIOD.into() }
+	} else {
+		Submission::Plain
+	};
+	create_with::<T>(policy, submission, slots)
+}
+
+fn create_with<T: Config>(
+	policy: ValidationPolicy,
+	submission: SubmissionOf<T>,
+	slots: u32,
+) -> (T::AccountId, TaskId) {
 	let creator = funded::<T>("creator", 0);
 	let now = frame_system::Pallet::<T>::block_number();
 	let spec = TaskSpec::<T> {
 		kind: TaskKind::ModelContribution,
 		policy,
+		submission,
 		bundle: max_content::<T>(u32::MAX),
 		metadata: vec![0; T::MaxMetadataLen::get() as usize],
 		reward: T::MinimumReward::get(),
 		slots,
-		deadline: now + 1_000u32.into(),
+		deadline: now + DEADLINE.into(),
 		// Long enough that a result submitted during setup is still within it at the call.
 		review_period: REVIEW_PERIOD.into(),
 		work_period: 1u32.into(),
@@ -75,6 +92,17 @@ fn all_submitted<T: Config>() -> (T::AccountId, TaskId, T::AccountId) {
 	(creator, task_id, last)
 }
 
+/// The salt a benchmark worker commits with.
+const SALT: [u8; 32] = [3; 32];
+
+/// Commit every worker of a sealed task to the result `max_content(i)`.
+fn commit_all<T: Config>(task_id: TaskId, workers: &[T::AccountId]) {
+	for (i, worker) in workers.iter().enumerate() {
+		let commitment = result_commitment(task_id, worker, &max_content::<T>(i as u32), &SALT);
+		Pallet::<T>::do_commit_result(worker.clone(), task_id, commitment).expect("assigned; qed.");
+	}
+}
+
 fn advance<T: Config>(blocks: u32) {
 	let now = frame_system::Pallet::<T>::block_number();
 	frame_system::Pallet::<T>::set_block_number(now + blocks.into());
@@ -94,7 +122,8 @@ mod benchmarks {
 		_(
 			RawOrigin::Signed(creator.clone()),
 			TaskKind::ModelContribution,
-			ValidationPolicy::ManualAccept,
+			ValidationPolicy::AutoAccept,
+			Submission::Sealed { reveal_period: T::MaxRevealPeriod::get() },
 			max_content::<T>(0),
 			vec![0; m as usize],
 			reward,
@@ -135,9 +164,13 @@ mod benchmarks {
 
 	#[benchmark]
 	fn submit_result() {
-		// Worst case: AutoAccept pays at once, with a full live list to search.
+		// Worst case: a plain AutoAccept task (only from before sealed submissions) pays at once,
+		// with a full live list to search, and returns the bond.
 		let slots = T::MaxSlots::get();
 		let (_, task_id) = create::<T>(ValidationPolicy::AutoAccept, slots);
+		Tasks::<T>::mutate(task_id, |t| {
+			t.as_mut().expect("created; qed.").submission = Submission::Plain
+		});
 		let workers = assign_workers::<T>(task_id, slots);
 		let worker = workers[slots as usize - 1].clone();
 
@@ -145,6 +178,63 @@ mod benchmarks {
 		_(RawOrigin::Signed(worker.clone()), task_id, max_content::<T>(9_999));
 
 		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+	}
+
+	#[benchmark]
+	fn commit_result() {
+		let slots = T::MaxSlots::get();
+		let (_, task_id) = create::<T>(ValidationPolicy::AutoAccept, slots);
+		let workers = assign_workers::<T>(task_id, slots);
+		let worker = workers[slots as usize - 1].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker.clone()), task_id, [9; 32]);
+
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Committed { .. })
+		));
+	}
+
+	#[benchmark]
+	fn reveal_result() {
+		// Worst case: AutoAccept pays at the reveal, with a full live list to search.
+		let slots = T::MaxSlots::get();
+		let (_, task_id) = create::<T>(ValidationPolicy::AutoAccept, slots);
+		let workers = assign_workers::<T>(task_id, slots);
+		commit_all::<T>(task_id, &workers);
+		advance::<T>(DEADLINE);
+		let last = slots - 1;
+		let worker = workers[last as usize].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker.clone()), task_id, max_content::<T>(last), SALT);
+
+		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+	}
+
+	#[benchmark]
+	fn remove_task(a: Linear<0, { T::MaxAssignmentsPerTask::get() }>) {
+		// `a` rejected results, each with an assignment and a submitted CID to delete.
+		let (creator, task_id) = create::<T>(ValidationPolicy::ManualAccept, 1);
+		for i in 0..a {
+			let worker = funded::<T>("worker", i);
+			Pallet::<T>::do_assign_task(worker.clone(), task_id).expect("free slot; qed.");
+			Pallet::<T>::do_submit_result(worker.clone(), task_id, max_content::<T>(i))
+				.expect("assigned; qed.");
+			Pallet::<T>::do_reject_result(creator.clone(), task_id, worker, Vec::new())
+				.expect("pending; qed.");
+		}
+		Pallet::<T>::do_cancel_task(creator.clone(), task_id).expect("nothing pending; qed.");
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now + T::RetentionPeriod::get());
+		let caller = funded::<T>("caller", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), task_id);
+
+		assert!(Tasks::<T>::get(task_id).is_none());
+		assert!(Pallet::<T>::held_for(HoldReason::TaskStorage, &creator).is_zero());
 	}
 
 	#[benchmark]

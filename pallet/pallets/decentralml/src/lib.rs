@@ -5,76 +5,111 @@
 //! ## Overview
 //!
 //! A *creator* posts a task: a bundle on IPFS (referenced by CID, sha256 and size), a reward per
-//! accepted result, a number of slots, a deadline, a review period, a work period and a
-//! validation policy. The reward for every slot plus a deposit is put on hold from the creator's
-//! account under [`HoldReason::TaskEscrow`] and recorded on the task. *Workers* take a slot,
-//! do the work off-chain and submit a result bundle. The creator, or the *validator* it names,
-//! accepts or rejects each result; each accept pays exactly the reward from the creator's hold to
-//! the worker. When the task ends, everything left on hold goes back to the creator.
+//! accepted result, a number of slots, a deadline, a review period, a work period, a validation
+//! policy and a submission mode. The reward for every slot is put on hold from the creator's
+//! account under [`HoldReason::TaskEscrow`], and a storage deposit under
+//! [`HoldReason::TaskStorage`]. *Workers* take a slot, putting up a small bond under
+//! [`HoldReason::AssignmentBond`], do the work off-chain and send a result bundle: in the open
+//! before the deadline (plain tasks), or sealed: a commitment before the deadline, revealed
+//! after it. The creator, or the *validator* it names, accepts or rejects each result; each
+//! accept pays exactly the reward from the creator's hold to the worker. When the task ends,
+//! every reward still held goes back to the creator; the record stays readable for the
+//! retention period, after which anyone can remove it and the deposit goes back too.
 //!
 //! ## Terminology
 //!
 //! - **Creator**: the account that posts and funds a task.
-//! - **Worker**: an account that takes a slot of a task and submits a result.
+//! - **Worker**: an account that takes a slot of a task and sends a result.
 //! - **Validator**: an account the creator names that may accept, reject and publish the model.
 //! - **Reviewer**: the creator or the validator.
-//! - **Escrow**: what is held from the creator for a task: `reward * (slots - paid) + deposit`
-//!   while the task is open, nothing once it is closed or cancelled.
-//! - **Review period**: blocks the reviewer has to decide a result after its submission. Once it
-//!   has passed, the result can no longer be rejected, and the worker can claim the reward with
-//!   [`Pallet::claim_reward`].
+//! - **Escrow**: the rewards held from the creator for a task: `reward * (slots - paid)` while
+//!   the task is open, nothing once it is closed or cancelled.
+//! - **Storage deposit**: held from the creator while the task's record exists.
+//! - **Assignment bond**: held from a worker from taking a slot until it submits (or reveals),
+//!   or the task is cancelled or closed; forfeited to the creator if the slot is released for
+//!   not submitting within the work period, or the task closes with its commitment unrevealed.
+//! - **Sealed submission**: a commitment `result_commitment(task_id, worker, result, salt)`
+//!   before the deadline, revealed between the deadline and the end of the reveal period.
+//!   Nobody can commit after seeing a revealed result, and a commitment binds its worker, so a
+//!   copied reference pays the copier nothing. AutoAccept tasks must be sealed.
+//! - **Review period**: blocks the reviewer has to decide a result after its submission (or
+//!   reveal). Once it has passed, the result can no longer be rejected, and the worker can
+//!   claim the reward with [`Pallet::claim_reward`].
+//! - **Work period**: blocks a worker has to submit or commit after taking a slot. Once it has
+//!   passed, anyone can free the slot with [`Pallet::release_assignment`].
+//! - **Retention period**: blocks an ended task's record stays before
+//!   [`Pallet::remove_task`].
 //! - **Force origin**: [`Config::ForceOrigin`], which may end a stuck task at once.
-//! - **Work period**: blocks a worker has to submit after taking a slot. Once it has passed,
-//!   anyone can free the slot with [`Pallet::release_assignment`].
 //!
 //! ## Lifecycle
 //!
 //! ```text
-//! create_task ──> Open ──(deadline passed, no result awaiting review within its period)──> Closed
+//! create_task ──> Open ──(results in*, none awaiting review within its period)──> Closed
 //!                   ├──(force origin, any time; every submitted result paid)──> Closed
-//!                   └──(creator, no result awaiting review)──> Cancelled
+//!                   └──(creator, no result awaiting review, no commitment)──> Cancelled
+//! Closed / Cancelled ──(RetentionPeriod after it ended; anyone)──remove_task──> gone
+//!   * the deadline for plain tasks, the end of the reveal period for sealed ones
 //!
-//! per worker:  assign_task ──> Assigned ──submit_result──> Submitted ──accept_result──> Paid
-//!                                 │                            ├──reject_result──> Rejected
-//!                                 │                            └──claim_reward / close──> Paid
-//!                                 └──release_assignment (work period passed)──> Released
+//! per worker (plain):  assign_task ──> Assigned ──submit_result──> Submitted
+//! per worker (sealed): assign_task ──> Assigned ──commit_result──> Committed
+//!                                          ──reveal_result (from the deadline)──> Submitted
+//! Submitted ──accept_result / claim_reward / close──> Paid
+//!           └──reject_result (within the review period)──> Rejected
+//! Assigned ──release_assignment (work period passed; bond to the creator)──> Released
+//! Committed ──close_task with it unrevealed (bond to the creator)──> Released
 //! ```
 //!
-//! Under [`ValidationPolicy::AutoAccept`] a result is paid at submission. `ManualAccept` and
-//! `CustomAccept` wait for a reviewer; on-chain they differ only in what they tell workers.
+//! Under [`ValidationPolicy::AutoAccept`] a result is paid when it is revealed. `ManualAccept`
+//! and `CustomAccept` wait for a reviewer; on-chain they differ only in what they tell workers.
 //!
 //! ## Interface
 //!
-//! - [`Pallet::create_task`]: post a task and put its escrow on hold.
+//! - [`Pallet::create_task`]: post a task and put its escrow and deposit on hold.
 //! - [`Pallet::set_validator`]: name or remove the task's validator while no result waits
 //!   (creator).
-//! - [`Pallet::assign_task`]: take a free slot (anyone but the reviewers).
-//! - [`Pallet::submit_result`]: send a result for one's slot, before the deadline.
+//! - [`Pallet::assign_task`]: take a free slot, holding the bond (anyone but the reviewers).
+//! - [`Pallet::submit_result`]: send a result for one's slot of a plain task, before the
+//!   deadline.
+//! - [`Pallet::commit_result`]: commit to a result for one's slot of a sealed task, before the
+//!   deadline.
+//! - [`Pallet::reveal_result`]: reveal the committed result, within the reveal period.
 //! - [`Pallet::accept_result`]: accept a result and pay its worker (reviewer).
 //! - [`Pallet::reject_result`]: reject a result with a reason, freeing its slot (reviewer).
 //! - [`Pallet::claim_reward`]: get paid for a result left undecided past the review period.
-//! - [`Pallet::release_assignment`]: free a slot not submitted within the work period (anyone).
+//! - [`Pallet::release_assignment`]: free a slot not submitted within the work period; its bond
+//!   goes to the creator (anyone).
 //! - [`Pallet::cancel_task`]: end a task with no result awaiting review (creator).
-//! - [`Pallet::close_task`]: end a task after its deadline (anyone).
+//! - [`Pallet::close_task`]: end a task whose results are in (anyone).
 //! - [`Pallet::publish_model`]: record the federated model of a task, while it is open and for
 //!   `ModelPublishPeriod` after it closed (reviewer).
 //! - [`Pallet::force_close_task`]: end a stuck task, paying every submitted result (force
 //!   origin).
+//! - [`Pallet::remove_task`]: delete an ended task's records after the retention period and
+//!   return its storage deposit (anyone).
+//!
+//! ## Storage versions
+//!
+//! Version 1 (sealed submissions, bonds, storage deposits). A chain at version 0 runs
+//! [`migrations::v1::MigrateV0ToV1`] on upgrade.
 //!
 //! ## Invariants
 //!
 //! Checked by `do_try_state` after every test and under `try-runtime`:
 //!
-//! 1. What is held from each creator equals the sum of the escrow of their open tasks; an open
-//!    task's escrow is `reward * (slots - paid) + deposit`, a closed or cancelled task's is zero.
-//! 2. Counters agree with the assignments: `assigned`, `pending` and `paid` count the task's
-//!    `Assigned`, `Submitted` and `Paid` assignments, and the live list holds exactly the
-//!    `Assigned` and `Submitted` workers, each once.
+//! 1. Under each hold reason the pallet holds exactly what its records owe: from each creator,
+//!    the escrow of its open tasks (`reward * (slots - paid)`, zero once ended) and the deposit
+//!    of each of its task records; from each worker, the bond of each assignment not yet
+//!    submitted or revealed.
+//! 2. Counters agree with the assignments: `assigned`, `committed`, `pending` and `paid` count
+//!    the task's `Assigned`, `Committed`, `Submitted` and `Paid` assignments, the live list
+//!    holds exactly the workers of the first three, each once, and no task has more
+//!    assignment records than it ever made.
 //! 3. A task never has more live assignments and payments than slots.
 //! 4. Neither the creator nor the validator holds an assignment on the task.
 //! 5. An ended task has no assignment still live: no result is stranded.
-//! 6. Records agree: task ids are below `NextTaskId`, submitted CIDs match the assignments,
-//!    deposits match the metadata, and `ended_at` is set exactly on ended tasks.
+//! 6. Records agree: task ids are below `NextTaskId`, no record belongs to an unknown task,
+//!    submitted CIDs match the assignments, deposits match the metadata, a plain task has no
+//!    commitment, and `ended_at` is set exactly on ended tasks.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -89,6 +124,7 @@ mod benchmarking;
 mod impls;
 #[cfg(any(test, feature = "try-runtime"))]
 mod invariants;
+pub mod migrations;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -106,7 +142,7 @@ pub mod pallet {
 	use frame::traits::fungible::MutateHold;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -115,7 +151,8 @@ pub mod pallet {
 	/// The pallet's configuration.
 	#[pallet::config]
 	pub trait Config: polkadot_sdk::frame_system::Config {
-		/// The currency rewards are paid in; escrow is held with [`HoldReason::TaskEscrow`].
+		/// The currency rewards are paid in; rewards, storage deposits and assignment bonds are
+		/// held under the pallet's [`HoldReason`]s.
 		type Currency: fungible::Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
 
@@ -135,9 +172,22 @@ pub mod pallet {
 		#[pallet::constant]
 		type TaskDepositPerByte: Get<BalanceOf<Self>>;
 
+		/// Held from a worker for each slot it takes, under [`HoldReason::AssignmentBond`];
+		/// returned when it submits (or reveals), or when the task is cancelled or ends with
+		/// nothing committed; forfeited to the creator when the slot is released for not
+		/// submitting within the work period, or the task closes with a commitment unrevealed.
+		#[pallet::constant]
+		type AssignmentBond: Get<BalanceOf<Self>>;
+
 		/// The most slots a task may have. Benchmarks depend on this value.
 		#[pallet::constant]
 		type MaxSlots: Get<u32>;
+
+		/// The most assignment records a task may ever have, rejected and released ones
+		/// included, so a task's records stay bounded for [`Pallet::remove_task`]. At least
+		/// `MaxSlots`.
+		#[pallet::constant]
+		type MaxAssignmentsPerTask: Get<u32>;
 
 		/// The longest CID accepted, in bytes.
 		#[pallet::constant]
@@ -158,6 +208,16 @@ pub mod pallet {
 		/// The longest work period a task may set, in blocks.
 		#[pallet::constant]
 		type MaxWorkPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The longest reveal period a sealed task may set, in blocks.
+		#[pallet::constant]
+		type MaxRevealPeriod: Get<BlockNumberFor<Self>>;
+
+		/// How long after a task ends its record (results, model) stays readable, in blocks;
+		/// after it anyone may remove the record with [`Pallet::remove_task`], which returns the
+		/// storage deposit. At least `ModelPublishPeriod`.
+		#[pallet::constant]
+		type RetentionPeriod: Get<BlockNumberFor<Self>>;
 
 		/// How long after a task ends its reviewers may still publish (or replace) its model, in
 		/// blocks. Bounds how long a validator keeps any power over an ended task.
@@ -180,16 +240,24 @@ pub mod pallet {
 	/// Why the pallet holds funds.
 	#[pallet::composite_enum]
 	pub enum HoldReason {
-		/// Rewards and deposit of an open task, held from its creator.
+		/// The rewards of an open task's unpaid slots, held from its creator.
 		#[codec(index = 0)]
 		TaskEscrow,
+		/// The storage deposit of a task record, held from its creator until the record is
+		/// removed.
+		#[codec(index = 1)]
+		TaskStorage,
+		/// The bond of an assignment not yet submitted or revealed, held from its worker.
+		#[codec(index = 2)]
+		AssignmentBond,
 	}
 
 	/// The id the next task gets.
 	#[pallet::storage]
 	pub type NextTaskId<T> = StorageValue<_, TaskId, ValueQuery>;
 
-	/// Tasks by id. Ended tasks stay, with no escrow, as the record of what was paid.
+	/// Tasks by id. Ended tasks stay, with no escrow, as the record of what was paid, until
+	/// [`Pallet::remove_task`] after the retention period.
 	#[pallet::storage]
 	pub type Tasks<T: Config> = StorageMap<_, Twox64Concat, TaskId, TaskOf<T>, OptionQuery>;
 
@@ -205,7 +273,7 @@ pub mod pallet {
 		OptionQuery,
 	>;
 
-	/// The workers of a task whose assignment is live (`Assigned` or `Submitted`).
+	/// The workers of a task whose assignment is live (`Assigned`, `Committed` or `Submitted`).
 	#[pallet::storage]
 	pub type LiveWorkers<T: Config> =
 		StorageMap<_, Twox64Concat, TaskId, BoundedVec<T::AccountId, T::MaxSlots>, ValueQuery>;
@@ -235,14 +303,19 @@ pub mod pallet {
 			kind: TaskKind,
 			/// How results are decided.
 			policy: ValidationPolicy,
+			/// How results reach the chain.
+			submission: SubmissionOf<T>,
 			/// Paid per accepted result.
 			reward: BalanceOf<T>,
 			/// How many results it pays for.
 			slots: u32,
-			/// Block from which no assignment or result is taken.
+			/// Block from which no assignment, commitment or plain result is taken.
 			deadline: BlockNumberFor<T>,
-			/// Held from the creator: rewards for every slot plus the deposit.
+			/// Held from the creator under [`HoldReason::TaskEscrow`]: the reward of every slot.
 			escrow: BalanceOf<T>,
+			/// Held from the creator under [`HoldReason::TaskStorage`] until the record is
+			/// removed.
+			deposit: BalanceOf<T>,
 		},
 		/// The task's validator was named or removed.
 		ValidatorSet {
@@ -251,14 +324,45 @@ pub mod pallet {
 			/// The new validator, if any.
 			validator: Option<T::AccountId>,
 		},
-		/// A worker took a slot.
+		/// A worker took a slot and its bond was put on hold.
 		TaskAssigned {
 			/// The task.
 			task_id: TaskId,
 			/// Who took the slot.
 			worker: T::AccountId,
+			/// Held from the worker until it submits or reveals, or the task ends.
+			bond: BalanceOf<T>,
 		},
-		/// A worker submitted a result.
+		/// A worker committed to a sealed result.
+		ResultCommitted {
+			/// The task.
+			task_id: TaskId,
+			/// Who committed.
+			worker: T::AccountId,
+			/// The commitment.
+			commitment: [u8; 32],
+		},
+		/// An assignment bond went back to its worker.
+		BondReturned {
+			/// The task.
+			task_id: TaskId,
+			/// Whose bond.
+			worker: T::AccountId,
+			/// How much.
+			amount: BalanceOf<T>,
+		},
+		/// An assignment bond went to the task's creator: the worker did not submit within the
+		/// work period.
+		BondForfeited {
+			/// The task.
+			task_id: TaskId,
+			/// Whose bond.
+			worker: T::AccountId,
+			/// How much.
+			amount: BalanceOf<T>,
+		},
+		/// A worker submitted a result, or revealed a sealed one: it awaits a decision from
+		/// here.
 		ResultSubmitted {
 			/// The task.
 			task_id: TaskId,
@@ -331,6 +435,14 @@ pub mod pallet {
 			/// Returned to the creator.
 			refunded: BalanceOf<T>,
 		},
+		/// An ended task's record was removed after the retention period and its storage deposit
+		/// returned to the creator.
+		TaskRemoved {
+			/// The task.
+			task_id: TaskId,
+			/// Returned to the creator.
+			deposit: BalanceOf<T>,
+		},
 		/// A reviewer recorded the federated model of the task.
 		ModelPublished {
 			/// The task.
@@ -368,7 +480,8 @@ pub mod pallet {
 		ReasonTooLong,
 		/// The rewards and deposit overflow the balance type.
 		EscrowOverflow,
-		/// The creator cannot afford the rewards and deposit.
+		/// The caller cannot afford what the call holds: the rewards and storage deposit of a
+		/// task, or the bond of an assignment.
 		InsufficientBalance,
 		/// The task is closed or cancelled.
 		TaskNotOpen,
@@ -411,6 +524,36 @@ pub mod pallet {
 		TaskIdsExhausted,
 		/// The task ended more than `ModelPublishPeriod` blocks ago; its model is final.
 		PublishPeriodOver,
+		/// The reveal period is zero or longer than `MaxRevealPeriod`.
+		InvalidRevealPeriod,
+		/// An AutoAccept task pays whoever's reference lands first, so its results must be
+		/// sealed: a plain one would pay whoever copies a reference from the pool.
+		AutoAcceptNeedsSealed,
+		/// The task takes sealed results: commit with `commit_result`, then reveal.
+		SubmissionsSealed,
+		/// The task takes plain results: submit with `submit_result`.
+		SubmissionsPlain,
+		/// The caller committed to a result already; reveal it after the deadline.
+		AlreadyCommitted,
+		/// The caller holds a slot but committed to nothing, so there is nothing to reveal.
+		NotCommitted,
+		/// The revealed result and salt do not match the caller's commitment.
+		CommitmentMismatch,
+		/// Results are revealed from the deadline on, not before.
+		RevealPeriodNotStarted,
+		/// The reveal period has passed; the commitment can no longer be revealed.
+		RevealPeriodOver,
+		/// The reveal period has not passed yet.
+		RevealPeriodNotOver,
+		/// A worker committed to a result that is not revealed yet; the task cannot be
+		/// cancelled under it.
+		ResultCommitted,
+		/// The task has had `MaxAssignmentsPerTask` assignments.
+		TooManyAssignments,
+		/// The task is still open; only an ended task's record can be removed.
+		TaskNotEnded,
+		/// The task ended less than `RetentionPeriod` blocks ago; its record stays until then.
+		RetentionPeriodNotOver,
 	}
 
 	#[pallet::hooks]
@@ -437,12 +580,15 @@ pub mod pallet {
 		///
 		/// ## Details
 		///
-		/// Holds `reward * slots + deposit` from the creator under [`HoldReason::TaskEscrow`],
-		/// where the deposit is `TaskDepositBase + TaskDepositPerByte * metadata.len()`.
+		/// Holds `reward * slots` from the creator under [`HoldReason::TaskEscrow`] and the
+		/// storage deposit, `TaskDepositBase + TaskDepositPerByte * metadata.len()`, under
+		/// [`HoldReason::TaskStorage`] until the task's record is removed.
 		///
 		/// ## Parameters
 		///
 		/// - `kind`, `policy`: what work is asked for and how results are decided.
+		/// - `submission`: plain or sealed (with a reveal period of 1 to `MaxRevealPeriod`
+		///   blocks); an AutoAccept task must be sealed.
 		/// - `bundle`: the task bundle on IPFS.
 		/// - `metadata`: at most `MaxMetadataLen` bytes for contributors.
 		/// - `reward`: paid per accepted result, at least `MinimumReward`.
@@ -464,6 +610,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			kind: TaskKind,
 			policy: ValidationPolicy,
+			submission: SubmissionOf<T>,
 			bundle: RawContentRef,
 			metadata: Vec<u8>,
 			reward: BalanceOf<T>,
@@ -477,6 +624,7 @@ pub mod pallet {
 			let spec = TaskSpec {
 				kind,
 				policy,
+				submission,
 				bundle,
 				metadata,
 				reward,
@@ -497,8 +645,8 @@ pub mod pallet {
 		///
 		/// ## Details
 		///
-		/// Refused while a result awaits review, so the reviewer a worker submitted to stays
-		/// until the result is decided. A validator can be named only on an open task; it can
+		/// Refused while a result awaits review or a commitment is unrevealed, so the reviewer a
+		/// worker submitted (or committed) to stays until the result is decided. A validator can be named only on an open task; it can
 		/// be removed from an ended task too, which ends its power to publish the model.
 		///
 		/// ## Events
@@ -527,8 +675,10 @@ pub mod pallet {
 		///
 		/// ## Details
 		///
-		/// Refused after the deadline, when every slot is taken, to a worker that already has or
-		/// had a slot, and to a worker whose result was rejected or whose slot was released.
+		/// Holds `AssignmentBond` from the worker under [`HoldReason::AssignmentBond`]. Refused
+		/// after the deadline, when every slot is taken, when the task has had
+		/// `MaxAssignmentsPerTask` assignments, to a worker that already has or had a slot, and
+		/// to a worker whose result was rejected or whose slot was released.
 		///
 		/// ## Events
 		///
@@ -544,7 +694,7 @@ pub mod pallet {
 			Self::do_assign_task(worker, task_id)
 		}
 
-		/// Submit the result for one's slot, before the deadline.
+		/// Submit the result for one's slot of a plain task, before the deadline.
 		///
 		/// ## Dispatch Origin
 		///
@@ -552,13 +702,14 @@ pub mod pallet {
 		///
 		/// ## Details
 		///
-		/// Under `AutoAccept` the result is accepted and paid at once. A CID already submitted
-		/// to the task is refused.
+		/// Returns the worker's bond. A CID already submitted to the task is refused. Under
+		/// `AutoAccept` (only tasks from before sealed submissions existed) the result is
+		/// accepted and paid at once.
 		///
 		/// ## Events
 		///
-		/// [`Event::ResultSubmitted`]; under `AutoAccept` also [`Event::ResultAccepted`] and
-		/// [`Event::RewardPaid`].
+		/// [`Event::BondReturned`], [`Event::ResultSubmitted`]; under `AutoAccept` also
+		/// [`Event::ResultAccepted`] and [`Event::RewardPaid`].
 		///
 		/// ## Complexity
 		///
@@ -650,7 +801,8 @@ pub mod pallet {
 			Self::do_claim_reward(worker, task_id)
 		}
 
-		/// Free a slot whose worker did not submit within the task's work period.
+		/// Free a slot whose worker did not submit or commit within the task's work period;
+		/// the worker's bond goes to the creator.
 		///
 		/// ## Dispatch Origin
 		///
@@ -658,7 +810,7 @@ pub mod pallet {
 		///
 		/// ## Events
 		///
-		/// [`Event::AssignmentReleased`].
+		/// [`Event::BondForfeited`], [`Event::AssignmentReleased`].
 		///
 		/// ## Complexity
 		///
@@ -674,8 +826,9 @@ pub mod pallet {
 			Self::do_release_assignment(task_id, worker)
 		}
 
-		/// Cancel a task that has no result awaiting review; unsubmitted assignments end and the
-		/// whole escrow goes back to the creator.
+		/// Cancel a task that has no result awaiting review and no commitment unrevealed;
+		/// unsubmitted assignments end with their bonds returned, and the whole escrow goes back
+		/// to the creator. The storage deposit stays held until the record is removed.
 		///
 		/// ## Dispatch Origin
 		///
@@ -683,7 +836,7 @@ pub mod pallet {
 		///
 		/// ## Events
 		///
-		/// [`Event::TaskCancelled`].
+		/// [`Event::BondReturned`] for each assignment ended, [`Event::TaskCancelled`].
 		///
 		/// ## Complexity
 		///
@@ -696,8 +849,10 @@ pub mod pallet {
 			Ok(Some(T::WeightInfo::cancel_task(ended)).into())
 		}
 
-		/// Close a task after its deadline: pay the results whose review period has passed, end
-		/// the unsubmitted assignments and return the rest of the escrow to the creator.
+		/// Close a task after its deadline (and, when sealed, its reveal period): pay the results
+		/// whose review period has passed, end the unsubmitted assignments (their bonds
+		/// returned) and the unrevealed commitments, and return the rest of the escrow to the
+		/// creator. The storage deposit stays held until the record is removed.
 		///
 		/// ## Dispatch Origin
 		///
@@ -709,7 +864,10 @@ pub mod pallet {
 		///
 		/// ## Events
 		///
-		/// [`Event::RewardPaid`] for each result paid, then [`Event::TaskClosed`].
+		/// [`Event::RewardPaid`] for each result paid, [`Event::BondReturned`] for each
+		/// assignment ended with nothing sent, [`Event::BondForfeited`] and
+		/// [`Event::AssignmentReleased`] for each commitment never revealed, then
+		/// [`Event::TaskClosed`].
 		///
 		/// ## Complexity
 		///
@@ -762,6 +920,8 @@ pub mod pallet {
 		///
 		/// Works on any open task, before or after its deadline. Workers who submitted are paid
 		/// exactly the reward, as if accepted; nobody loses a submitted result to a force close.
+		/// Unsubmitted assignments and commitments not revealed yet end with their bonds
+		/// returned: the force origin may act before the reveal period is over.
 		///
 		/// ## Events
 		///
@@ -782,6 +942,93 @@ pub mod pallet {
 			let by = ensure_signed(origin).ok();
 			let ended = Self::do_force_close_task(by, task_id)?;
 			Ok(Some(T::WeightInfo::force_close_task(ended)).into())
+		}
+
+		/// Commit to the result for one's slot of a sealed task, before the deadline.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the assigned worker.
+		///
+		/// ## Details
+		///
+		/// `commitment` is [`result_commitment`]`(task_id, worker, result, salt)`. The result
+		/// itself stays private (and off IPFS) until [`Pallet::reveal_result`]. The bond stays
+		/// held until the reveal, and goes to the creator if the task closes with the
+		/// commitment unrevealed. A commitment is final: it can only be revealed.
+		///
+		/// ## Events
+		///
+		/// [`Event::ResultCommitted`].
+		///
+		/// ## Complexity
+		///
+		/// O(1).
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::commit_result())]
+		pub fn commit_result(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			commitment: [u8; 32],
+		) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			Self::do_commit_result(worker, task_id, commitment)
+		}
+
+		/// Reveal the result one committed to, from the deadline until the end of the task's
+		/// reveal period.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: the worker who committed.
+		///
+		/// ## Details
+		///
+		/// The result and salt must hash, with the task id and the caller's account, to the
+		/// commitment. A CID already revealed to the task is refused. Returns the worker's
+		/// bond. The result's review period starts here; under `AutoAccept` it is accepted and
+		/// paid at once.
+		///
+		/// ## Events
+		///
+		/// [`Event::BondReturned`], [`Event::ResultSubmitted`]; under `AutoAccept` also
+		/// [`Event::ResultAccepted`] and [`Event::RewardPaid`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxSlots`) under `AutoAccept` (the worker leaves the live list), O(1) otherwise.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::reveal_result())]
+		pub fn reveal_result(
+			origin: OriginFor<T>,
+			task_id: TaskId,
+			result: RawContentRef,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			Self::do_reveal_result(worker, task_id, result, salt)
+		}
+
+		/// Remove every record of a task that ended at least `RetentionPeriod` blocks ago and
+		/// return its storage deposit to the creator.
+		///
+		/// ## Dispatch Origin
+		///
+		/// Signed: anyone.
+		///
+		/// ## Events
+		///
+		/// [`Event::TaskRemoved`].
+		///
+		/// ## Complexity
+		///
+		/// O(`MaxAssignmentsPerTask`): charged at the bound, refunded to the task's records.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::remove_task(T::MaxAssignmentsPerTask::get()))]
+		pub fn remove_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let records = Self::do_remove_task(task_id)?;
+			Ok(Some(T::WeightInfo::remove_task(records)).into())
 		}
 	}
 }

@@ -27,7 +27,56 @@ pub type TaskOf<T> = TaskInfo<
 >;
 
 /// An assignment as stored.
-pub type AssignmentOf<T> = Assignment<BlockNumberFor<T>, <T as Config>::MaxCidLen>;
+pub type AssignmentOf<T> = Assignment<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxCidLen>;
+
+/// How a task's results reach the chain, as stored.
+pub type SubmissionOf<T> = Submission<BlockNumberFor<T>>;
+
+/// Prefixed to every commitment preimage, so a commitment cannot be mistaken for another
+/// hash the chain or its clients compute.
+pub const COMMITMENT_DOMAIN: [u8; 21] = *b"decentralml/commit/v1";
+
+/// The commitment a worker sends with [`Pallet::commit_result`]:
+/// `blake2_256(SCALE(COMMITMENT_DOMAIN, task_id, worker, result, salt))`, where `task_id` is a
+/// `u32` (little-endian), `worker` the account's SCALE encoding (32 bytes for an
+/// `AccountId32`), `result` a [`RawContentRef`] (compact-length-prefixed CID bytes, the 32-byte
+/// sha256, the size as a little-endian `u64`) and `salt` 32 bytes. The worker's account is in
+/// the preimage, so nobody else can reveal it, and a copied commitment proves nothing.
+pub fn result_commitment<AccountId: Encode>(
+	task_id: TaskId,
+	worker: &AccountId,
+	result: &RawContentRef,
+	salt: &[u8; 32],
+) -> [u8; 32] {
+	frame::hashing::blake2_256(&(COMMITMENT_DOMAIN, task_id, worker, result, salt).encode())
+}
+
+/// How a task's results reach the chain.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Submission<BlockNumber> {
+	/// The worker submits its result's reference before the deadline with
+	/// [`Pallet::submit_result`]. The reference is public from the moment the transaction is
+	/// in the pool: another worker of the task can send the same reference first.
+	Plain,
+	/// The worker commits to a hash of its result before the deadline with
+	/// [`Pallet::commit_result`], and reveals the result from the deadline for `reveal_period`
+	/// blocks with [`Pallet::reveal_result`]. Nobody can commit after seeing a revealed result.
+	Sealed {
+		/// Blocks from the deadline during which commitments are revealed.
+		reveal_period: BlockNumber,
+	},
+}
 
 /// What kind of work a task asks for.
 #[derive(
@@ -158,6 +207,8 @@ pub struct TaskInfo<
 	pub kind: TaskKind,
 	/// How results are decided.
 	pub policy: ValidationPolicy,
+	/// How results reach the chain.
+	pub submission: Submission<BlockNumber>,
 	/// The task bundle on IPFS.
 	pub bundle: ContentRef<MaxCidLen>,
 	/// Free-form metadata (e.g. a JSON description) for contributors.
@@ -175,16 +226,22 @@ pub struct TaskInfo<
 	pub work_period: BlockNumber,
 	/// An account, besides the creator, that may accept, reject and publish the model.
 	pub validator: Option<AccountId>,
-	/// The deposit held for the task's storage, returned when it ends.
+	/// The storage deposit held from the creator under [`HoldReason::TaskStorage`] while the
+	/// task's record exists; returned by [`Pallet::remove_task`].
 	pub deposit: Balance,
-	/// What is held from the creator for this task right now.
+	/// The rewards held from the creator under [`HoldReason::TaskEscrow`] right now.
 	pub escrow: Balance,
-	/// Slots taken and not yet submitted.
+	/// Slots taken with nothing committed or submitted yet.
 	pub assigned: u32,
+	/// Slots whose worker committed to a sealed result not revealed yet.
+	pub committed: u32,
 	/// Results submitted and awaiting a decision.
 	pub pending: u32,
 	/// Results paid.
 	pub paid: u32,
+	/// Assignment records ever made on the task, rejected and released ones included; at most
+	/// `MaxAssignmentsPerTask`, so removing the task is bounded.
+	pub records: u32,
 	/// Where the task is in its life.
 	pub status: TaskStatus,
 	/// The block at which the task was closed or cancelled; `None` while it is open.
@@ -201,11 +258,12 @@ where
 	C: Get<u32>,
 	M: Get<u32>,
 {
-	/// Slots neither taken, awaiting review, nor paid.
+	/// Slots neither taken, committed, awaiting review, nor paid.
 	pub fn free_slots(&self) -> u32 {
 		self.slots
 			.saturating_sub(self.paid)
 			.saturating_sub(self.assigned)
+			.saturating_sub(self.committed)
 			.saturating_sub(self.pending)
 	}
 
@@ -234,17 +292,35 @@ where
 )]
 #[scale_info(skip_type_params(MaxCidLen))]
 #[allow(clippy::multiple_bound_locations)]
-pub enum Assignment<BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug, MaxCidLen: Get<u32>> {
-	/// Holds a slot and has not submitted yet.
+pub enum Assignment<
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxCidLen: Get<u32>,
+> {
+	/// Holds a slot and has not submitted or committed yet.
 	Assigned {
 		/// When the slot was taken.
 		at: BlockNumber,
+		/// Held from the worker under [`HoldReason::AssignmentBond`]: returned when it submits
+		/// (or reveals), or when the task is cancelled or closed; forfeited to the creator when
+		/// the slot is released for not submitting within the work period.
+		bond: Balance,
 	},
-	/// Submitted a result that awaits a decision.
+	/// Committed to a sealed result, to be revealed after the deadline.
+	Committed {
+		/// `result_commitment(task_id, worker, result, salt)`.
+		commitment: [u8; 32],
+		/// When it was committed.
+		at: BlockNumber,
+		/// The assignment's bond, still held: returned at the reveal, forfeited to the creator
+		/// when the task closes with the commitment unrevealed.
+		bond: Balance,
+	},
+	/// Submitted (or revealed) a result that awaits a decision.
 	Submitted {
 		/// The result bundle.
 		result: ContentRef<MaxCidLen>,
-		/// When it was submitted.
+		/// When it was submitted or revealed: its review period starts here.
 		at: BlockNumber,
 	},
 	/// The result was accepted and paid.
@@ -262,6 +338,8 @@ pub struct TaskSpec<T: Config> {
 	pub kind: TaskKind,
 	/// How results are decided.
 	pub policy: ValidationPolicy,
+	/// How results reach the chain.
+	pub submission: SubmissionOf<T>,
 	/// The task bundle.
 	pub bundle: RawContentRef,
 	/// Free-form metadata.

@@ -23,6 +23,9 @@ pub trait WeightInfo {
 	fn set_validator() -> Weight;
 	fn assign_task() -> Weight;
 	fn submit_result() -> Weight;
+	fn commit_result() -> Weight;
+	fn reveal_result() -> Weight;
+	fn remove_task(a: u32, ) -> Weight;
 	fn accept_result() -> Weight;
 	fn reject_result(r: u32, ) -> Weight;
 	fn claim_reward() -> Weight;
@@ -41,171 +44,237 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Tasks` (r:0 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[0, 4096]`.
-	fn create_task(m: u32, ) -> Weight {
+	fn create_task(_m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `107`,
 		// estimated: `3593`.
-		// Minimum execution time: 60_660_000 picoseconds.
-		Weight::from_parts(87_821_111, 3593)
-			// Standard error: 138
-			.saturating_add(Weight::from_parts(851, 0).saturating_mul(m.into()))
+		// Minimum execution time: 106_820_000 picoseconds.
+		Weight::from_parts(130_268_832, 3593)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:0)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	fn set_validator() -> Weight {
-		// Proof size in bytes, measured: `4480`,
-		// estimated: `8065`.
-		// Minimum execution time: 19_814_000 picoseconds.
-		Weight::from_parts(32_439_000, 8065)
+		// Proof size in bytes, measured: `4489`,
+		// estimated: `8078`.
+		// Minimum execution time: 21_508_000 picoseconds.
+		Weight::from_parts(35_990_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	fn assign_task() -> Weight {
-		// Proof size in bytes, measured: `7087`,
-		// estimated: `8065`.
-		// Minimum execution time: 39_620_000 picoseconds.
-		Weight::from_parts(56_322_000, 8065)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size in bytes, measured: `7810`,
+		// estimated: `8078`.
+		// Minimum execution time: 102_984_000 picoseconds.
+		Weight::from_parts(122_418_000, 8078)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::SubmittedCids` (r:1 w:1)
 	/// Proof: `Decentralml::SubmittedCids` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn submit_result() -> Weight {
-		// Proof size in bytes, measured: `7792`,
-		// estimated: `8065`.
-		// Minimum execution time: 113_786_000 picoseconds.
-		Weight::from_parts(158_994_000, 8065)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		// Proof size in bytes, measured: `8619`,
+		// estimated: `8078`.
+		// Minimum execution time: 164_261_000 picoseconds.
+		Weight::from_parts(193_730_000, 8078)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::Assignments` (r:1 w:1)
+	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	fn commit_result() -> Weight {
+		// Proof size in bytes, measured: `5202`,
+		// estimated: `8078`.
+		// Minimum execution time: 40_133_000 picoseconds.
+		Weight::from_parts(53_053_000, 8078)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Decentralml::Tasks` (r:1 w:1)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::Assignments` (r:1 w:1)
+	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::SubmittedCids` (r:1 w:1)
+	/// Proof: `Decentralml::SubmittedCids` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
+	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	fn reveal_result() -> Weight {
+		// Proof size in bytes, measured: `8656`,
+		// estimated: `8078`.
+		// Minimum execution time: 176_174_000 picoseconds.
+		Weight::from_parts(222_008_000, 8078)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+	}
+	/// Storage: `Decentralml::Tasks` (r:1 w:1)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::Assignments` (r:256 w:256)
+	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::SubmittedCids` (r:256 w:256)
+	/// Proof: `Decentralml::SubmittedCids` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `Decentralml::LiveWorkers` (r:0 w:1)
+	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
+	/// The range of component `a` is `[0, 256]`.
+	fn remove_task(a: u32, ) -> Weight {
+		// Proof size in bytes, measured: `4714 + a * (143 ±0)`,
+		// estimated: `8078 + a * (2710 ±0)`.
+		// Minimum execution time: 70_908_000 picoseconds.
+		Weight::from_parts(85_731_088, 8078)
+			// Standard error: 127_971
+			.saturating_add(Weight::from_parts(4_919_990, 0).saturating_mul(a.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(a.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(a.into()))
+	}
+	/// Storage: `Decentralml::Tasks` (r:1 w:1)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn accept_result() -> Weight {
-		// Proof size in bytes, measured: `7998`,
-		// estimated: `8065`.
-		// Minimum execution time: 106_332_000 picoseconds.
-		Weight::from_parts(187_700_000, 8065)
+		// Proof size in bytes, measured: `8027`,
+		// estimated: `8078`.
+		// Minimum execution time: 115_752_000 picoseconds.
+		Weight::from_parts(136_305_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[0, 256]`.
 	fn reject_result(_r: u32, ) -> Weight {
-		// Proof size in bytes, measured: `7430`,
-		// estimated: `8065`.
-		// Minimum execution time: 49_388_000 picoseconds.
-		Weight::from_parts(95_230_643, 8065)
+		// Proof size in bytes, measured: `7439`,
+		// estimated: `8078`.
+		// Minimum execution time: 53_794_000 picoseconds.
+		Weight::from_parts(85_118_400, 8078)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn claim_reward() -> Weight {
-		// Proof size in bytes, measured: `7998`,
-		// estimated: `8065`.
-		// Minimum execution time: 104_810_000 picoseconds.
-		Weight::from_parts(139_704_000, 8065)
+		// Proof size in bytes, measured: `8027`,
+		// estimated: `8078`.
+		// Minimum execution time: 120_586_000 picoseconds.
+		Weight::from_parts(147_504_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:1 w:1)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	fn release_assignment() -> Weight {
-		// Proof size in bytes, measured: `7224`,
-		// estimated: `8065`.
-		// Minimum execution time: 41_576_000 picoseconds.
-		Weight::from_parts(56_929_000, 8065)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Proof size in bytes, measured: `8390`,
+		// estimated: `8078`.
+		// Minimum execution time: 118_519_000 picoseconds.
+		Weight::from_parts(152_122_000, 8078)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
-	/// Storage: `Decentralml::Assignments` (r:0 w:64)
+	/// Storage: `Decentralml::Assignments` (r:64 w:64)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:65 w:65)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:65 w:65)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 64]`.
 	fn cancel_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4661 + s * (35 ±0)`,
-		// estimated: `8065`.
-		// Minimum execution time: 59_998_000 picoseconds.
-		Weight::from_parts(87_073_873, 8065)
-			// Standard error: 36_605
-			.saturating_add(Weight::from_parts(2_698_468, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4893 + s * (265 ±0)`,
+		// estimated: `8078 + s * (2710 ±0)`.
+		// Minimum execution time: 73_861_000 picoseconds.
+		Weight::from_parts(79_189_000, 8078)
+			// Standard error: 991_399
+			.saturating_add(Weight::from_parts(77_567_236, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:64 w:64)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:65 w:65)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 64]`.
 	fn close_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4891 + s * (347 ±0)`,
-		// estimated: `8065 + s * (2710 ±0)`.
-		// Minimum execution time: 61_811_000 picoseconds.
-		Weight::from_parts(198_348_414, 8065)
-			// Standard error: 1_103_572
-			.saturating_add(Weight::from_parts(72_352_978, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4920 + s * (347 ±0)`,
+		// estimated: `8078 + s * (2710 ±0)`.
+		// Minimum execution time: 74_487_000 picoseconds.
+		Weight::from_parts(580_788_636, 8078)
+			// Standard error: 4_984_959
+			.saturating_add(Weight::from_parts(105_582_440, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -213,23 +282,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::LiveWorkers` (r:1 w:1)
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `Decentralml::Assignments` (r:64 w:64)
 	/// Proof: `Decentralml::Assignments` (`max_values`: None, `max_size`: Some(235), added: 2710, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:65 w:65)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 64]`.
 	fn force_close_task(s: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4891 + s * (347 ±0)`,
-		// estimated: `8065 + s * (2710 ±0)`.
-		// Minimum execution time: 64_788_000 picoseconds.
-		Weight::from_parts(43_421_255, 8065)
-			// Standard error: 535_546
-			.saturating_add(Weight::from_parts(62_446_592, 0).saturating_mul(s.into()))
+		// Proof size in bytes, measured: `4920 + s * (347 ±0)`,
+		// estimated: `8078 + s * (2710 ±0)`.
+		// Minimum execution time: 70_293_000 picoseconds.
+		Weight::from_parts(147_311_100, 8078)
+			// Standard error: 1_911_695
+			.saturating_add(Weight::from_parts(84_354_561, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -237,12 +306,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	/// Storage: `Decentralml::Tasks` (r:1 w:1)
-	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4600), added: 7075, mode: `MaxEncodedLen`)
+	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	fn publish_model() -> Weight {
-		// Proof size in bytes, measured: `4480`,
-		// estimated: `8065`.
-		// Minimum execution time: 17_196_000 picoseconds.
-		Weight::from_parts(22_015_000, 8065)
+		// Proof size in bytes, measured: `4489`,
+		// estimated: `8078`.
+		// Minimum execution time: 18_599_000 picoseconds.
+		Weight::from_parts(23_677_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -250,57 +319,77 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same figures on the reference database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_task(m: u32, ) -> Weight {
-		Weight::from_parts(87_821_111, 3593)
-			.saturating_add(Weight::from_parts(851, 0).saturating_mul(m.into()))
+	fn create_task(_m: u32, ) -> Weight {
+		Weight::from_parts(130_268_832, 3593)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_validator() -> Weight {
-		Weight::from_parts(32_439_000, 8065)
+		Weight::from_parts(35_990_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn assign_task() -> Weight {
-		Weight::from_parts(56_322_000, 8065)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(122_418_000, 8078)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn submit_result() -> Weight {
-		Weight::from_parts(158_994_000, 8065)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+		Weight::from_parts(193_730_000, 8078)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
+	}
+	fn commit_result() -> Weight {
+		Weight::from_parts(53_053_000, 8078)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn reveal_result() -> Weight {
+		Weight::from_parts(222_008_000, 8078)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
+	}
+	fn remove_task(a: u32, ) -> Weight {
+		Weight::from_parts(85_731_088, 8078)
+			.saturating_add(Weight::from_parts(4_919_990, 0).saturating_mul(a.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(a.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(a.into()))
 	}
 	fn accept_result() -> Weight {
-		Weight::from_parts(187_700_000, 8065)
+		Weight::from_parts(136_305_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn reject_result(_r: u32, ) -> Weight {
-		Weight::from_parts(95_230_643, 8065)
+		Weight::from_parts(85_118_400, 8078)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn claim_reward() -> Weight {
-		Weight::from_parts(139_704_000, 8065)
+		Weight::from_parts(147_504_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn release_assignment() -> Weight {
-		Weight::from_parts(56_929_000, 8065)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(152_122_000, 8078)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_task(s: u32, ) -> Weight {
-		Weight::from_parts(87_073_873, 8065)
-			.saturating_add(Weight::from_parts(2_698_468, 0).saturating_mul(s.into()))
+		Weight::from_parts(79_189_000, 8078)
+			.saturating_add(Weight::from_parts(77_567_236, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn close_task(s: u32, ) -> Weight {
-		Weight::from_parts(198_348_414, 8065)
-			.saturating_add(Weight::from_parts(72_352_978, 0).saturating_mul(s.into()))
+		Weight::from_parts(580_788_636, 8078)
+			.saturating_add(Weight::from_parts(105_582_440, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -308,8 +397,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn force_close_task(s: u32, ) -> Weight {
-		Weight::from_parts(43_421_255, 8065)
-			.saturating_add(Weight::from_parts(62_446_592, 0).saturating_mul(s.into()))
+		Weight::from_parts(147_311_100, 8078)
+			.saturating_add(Weight::from_parts(84_354_561, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -317,7 +406,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn publish_model() -> Weight {
-		Weight::from_parts(22_015_000, 8065)
+		Weight::from_parts(23_677_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}

@@ -10,13 +10,18 @@ fn assign_task_works() {
 		events();
 		go_to_block(3);
 		assign(id, BOB);
-		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Assigned { at: 3 }));
+		assert_eq!(
+			Assignments::<Test>::get(id, BOB),
+			Some(Assignment::Assigned { at: 3, bond: BOND })
+		);
 		assert_eq!(LiveWorkers::<Test>::get(id).to_vec(), vec![BOB]);
 		assert_eq!(task(id).assigned, 1);
 		assert_eq!(task(id).free_slots(), 1);
-		assert_eq!(events(), vec![Event::TaskAssigned { task_id: id, worker: BOB }]);
-		// Taking a slot costs the worker nothing but the transaction fee.
-		assert_eq!(free(BOB), ENDOWMENT);
+		assert_eq!(events(), vec![Event::TaskAssigned { task_id: id, worker: BOB, bond: BOND }]);
+		// Taking a slot holds the bond, nothing more.
+		assert_eq!(held_bond(BOB), BOND);
+		assert_eq!(free(BOB), ENDOWMENT - BOND);
+		assert_eq!(task(id).records, 1);
 	});
 }
 
@@ -172,7 +177,20 @@ fn release_assignment_works() {
 		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Released));
 		assert!(LiveWorkers::<Test>::get(id).is_empty());
 		assert_eq!(task(id).assigned, 0);
-		assert_eq!(events(), vec![Event::AssignmentReleased { task_id: id, worker: BOB }]);
+		assert_eq!(
+			events(),
+			vec![
+				Event::BondForfeited { task_id: id, worker: BOB, amount: BOND },
+				Event::AssignmentReleased { task_id: id, worker: BOB }
+			]
+		);
+		// The squatter's bond went to the creator; the releaser got nothing.
+		assert_eq!((free(BOB), held_bond(BOB)), (ENDOWMENT - BOND, 0));
+		assert_eq!(
+			free(ALICE),
+			ENDOWMENT - NewTask { slots: 1, ..Default::default() }.held() + BOND
+		);
+		assert_eq!(free(CHARLIE), ENDOWMENT);
 		assign(id, CHARLIE);
 	});
 }

@@ -13,12 +13,22 @@ fn cancel_task_works() {
 		events();
 		assert_ok!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(free(ALICE), ENDOWMENT);
+		// The record stays, with its deposit, until it is removed.
+		assert_eq!(held_storage(ALICE), DEPOSIT);
+		assert_eq!(free(ALICE), ENDOWMENT - DEPOSIT);
 		assert_eq!(task(id).status, TaskStatus::Cancelled);
 		assert_eq!(task(id).escrow, 0);
 		assert_eq!(Assignments::<Test>::get(id, BOB), None);
 		assert!(LiveWorkers::<Test>::get(id).is_empty());
-		assert_eq!(events(), vec![Event::TaskCancelled { task_id: id, refunded: escrow }]);
+		// The unsubmitted assignment ends with its bond returned.
+		assert_eq!((free(BOB), held_bond(BOB)), (ENDOWMENT, 0));
+		assert_eq!(
+			events(),
+			vec![
+				Event::BondReturned { task_id: id, worker: BOB, amount: BOND },
+				Event::TaskCancelled { task_id: id, refunded: escrow },
+			]
+		);
 	});
 }
 
@@ -31,7 +41,7 @@ fn cancel_task_after_payments_returns_the_rest() {
 		assert_ok!(Decentralml::accept_result(RuntimeOrigin::signed(ALICE), id, BOB));
 		assert_ok!(Decentralml::cancel_task(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(free(ALICE), ENDOWMENT - REWARD);
+		assert_eq!(free(ALICE), ENDOWMENT - REWARD - DEPOSIT);
 		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 	});
 }
@@ -90,12 +100,16 @@ fn close_task_works() {
 		assert_ok!(Decentralml::close_task(RuntimeOrigin::signed(EVE), id));
 		assert_eq!(task(id).status, TaskStatus::Closed);
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(free(ALICE), ENDOWMENT - REWARD);
+		assert_eq!(free(ALICE), ENDOWMENT - REWARD - DEPOSIT);
 		assert_eq!(free(EVE), ENDOWMENT);
 		assert_eq!(Assignments::<Test>::get(id, CHARLIE), None);
+		assert_eq!((free(CHARLIE), held_bond(CHARLIE)), (ENDOWMENT, 0));
 		assert_eq!(
 			events(),
-			vec![Event::TaskClosed { task_id: id, by: EVE, refunded: escrow - REWARD }]
+			vec![
+				Event::BondReturned { task_id: id, worker: CHARLIE, amount: BOND },
+				Event::TaskClosed { task_id: id, by: EVE, refunded: escrow - REWARD },
+			]
 		);
 	});
 }
@@ -121,7 +135,7 @@ fn close_task_pays_results_past_their_review_period() {
 		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 		assert_eq!(free(CHARLIE), ENDOWMENT + REWARD);
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(free(ALICE), ENDOWMENT - 2 * REWARD);
+		assert_eq!(free(ALICE), ENDOWMENT - 2 * REWARD - DEPOSIT);
 		assert_eq!(task(id).paid, 2);
 		let paid: Vec<_> =
 			events().into_iter().filter(|e| matches!(e, Event::RewardPaid { .. })).collect();
@@ -167,7 +181,7 @@ fn close_task_validation_works() {
 			Decentralml::close_task(RuntimeOrigin::signed(EVE), id),
 			Error::<Test>::TaskNotOpen
 		);
-		assert_eq!(free(ALICE), ENDOWMENT);
+		assert_eq!(free(ALICE), ENDOWMENT - DEPOSIT);
 	});
 }
 
@@ -180,7 +194,7 @@ fn close_task_refunds_only_to_the_creator() {
 		assert_ok!(Decentralml::close_task(RuntimeOrigin::signed(BOB), id));
 		let after: Vec<_> = [BOB, CHARLIE, EVE].iter().map(|w| free(*w)).collect();
 		assert_eq!(before, after);
-		assert_eq!(free(ALICE), ENDOWMENT);
+		assert_eq!(free(ALICE), ENDOWMENT - DEPOSIT);
 	});
 }
 

@@ -9,19 +9,22 @@ fn create_task_works() {
 		// Given
 		let spec = NewTask { validator: Some(FERDIE), ..Default::default() };
 		let escrow = spec.escrow();
+		let deposit = DEPOSIT_BASE + 2 * DEPOSIT_PER_BYTE;
 		// When
 		let id = create_with(spec.clone());
 		// Then
 		assert_eq!(id, 0);
 		assert_eq!(NextTaskId::<Test>::get(), 1);
 		assert_eq!(held(ALICE), escrow);
-		assert_eq!(free(ALICE), ENDOWMENT - escrow);
+		assert_eq!(held_storage(ALICE), deposit);
+		assert_eq!(free(ALICE), ENDOWMENT - escrow - deposit);
 		assert_eq!(
 			task(0),
 			TaskInfo {
 				creator: ALICE,
 				kind: TaskKind::ModelContribution,
 				policy: ValidationPolicy::ManualAccept,
+				submission: Submission::Plain,
 				bundle: bounded("task"),
 				metadata: b"{}".to_vec().try_into().unwrap(),
 				reward: REWARD,
@@ -30,11 +33,13 @@ fn create_task_works() {
 				review_period: REVIEW,
 				work_period: WORK,
 				validator: Some(FERDIE),
-				deposit: DEPOSIT_BASE + 2 * DEPOSIT_PER_BYTE,
+				deposit,
 				escrow,
 				assigned: 0,
+				committed: 0,
 				pending: 0,
 				paid: 0,
+				records: 0,
 				status: TaskStatus::Open,
 				ended_at: None,
 				model: None,
@@ -48,10 +53,12 @@ fn create_task_works() {
 					creator: ALICE,
 					kind: TaskKind::ModelContribution,
 					policy: ValidationPolicy::ManualAccept,
+					submission: Submission::Plain,
 					reward: REWARD,
 					slots: 2,
 					deadline: DEADLINE,
 					escrow,
+					deposit,
 				},
 				Event::ValidatorSet { task_id: 0, validator: Some(FERDIE) },
 			]
@@ -78,7 +85,8 @@ fn create_task_deposit_grows_with_metadata() {
 		let spec = NewTask { metadata: vec![b'x'; 100], ..Default::default() };
 		create_with(spec.clone());
 		assert_eq!(task(0).deposit, DEPOSIT_BASE + 100 * DEPOSIT_PER_BYTE);
-		assert_eq!(held(ALICE), 2 * REWARD + DEPOSIT_BASE + 100);
+		assert_eq!(held(ALICE), 2 * REWARD);
+		assert_eq!(held_storage(ALICE), DEPOSIT_BASE + 100);
 	});
 }
 
@@ -186,6 +194,7 @@ fn create_task_requires_signed_origin() {
 				RuntimeOrigin::none(),
 				t.kind,
 				t.policy,
+				t.submission,
 				t.bundle,
 				t.metadata,
 				t.reward,

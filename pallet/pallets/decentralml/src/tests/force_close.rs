@@ -28,7 +28,9 @@ fn force_close_pays_every_submitted_result_and_refunds_the_rest() {
 		assert_eq!(free(DAVE), ENDOWMENT);
 		assert_eq!(free(EVE), ENDOWMENT);
 		assert_eq!(held(ALICE), 0);
-		assert_eq!(free(ALICE), ENDOWMENT - 2 * REWARD);
+		assert_eq!(free(ALICE), ENDOWMENT - 2 * REWARD - DEPOSIT);
+		// The unsubmitted slot's bond went back.
+		assert_eq!(held_bond(EVE), 0);
 		let t = task(id);
 		assert_eq!((t.status, t.ended_at, t.paid, t.escrow), (TaskStatus::Closed, Some(2), 2, 0));
 		assert_eq!(Assignments::<Test>::get(id, EVE), None);
@@ -36,6 +38,7 @@ fn force_close_pays_every_submitted_result_and_refunds_the_rest() {
 		assert_eq!(
 			events(),
 			vec![
+				Event::BondReturned { task_id: id, worker: EVE, amount: BOND },
 				Event::ResultAccepted { task_id: id, worker: BOB, by: None },
 				Event::RewardPaid { task_id: id, worker: BOB, amount: REWARD },
 				Event::ResultAccepted { task_id: id, worker: CHARLIE, by: None },
@@ -85,7 +88,7 @@ fn force_close_validation_works() {
 			Decentralml::force_close_task(RuntimeOrigin::root(), id),
 			Error::<Test>::TaskNotOpen
 		);
-		assert_eq!(free(ALICE), ENDOWMENT);
+		assert_eq!(free(ALICE), ENDOWMENT - 2 * DEPOSIT);
 	});
 }
 

@@ -102,5 +102,41 @@ fn zero_block_time() {
 #[should_panic(expected = "MaxSlots too large: close_task of a full task does not fit in a block")]
 fn full_task_too_heavy_to_close() {
 	TestMaxSlots::set(1_000_000);
+	TestMaxAssignmentsPerTask::set(1_000_000);
+	integrity_test();
+}
+
+#[test]
+#[should_panic(expected = "MaxAssignmentsPerTask must be at least MaxSlots")]
+fn assignment_cap_below_the_slots() {
+	TestMaxAssignmentsPerTask::set(MAX_SLOTS - 1);
+	integrity_test();
+}
+
+#[test]
+#[should_panic(expected = "MaxSlots too large: remove_task of a full task does not fit in a block")]
+fn too_many_records_to_remove() {
+	TestMaxAssignmentsPerTask::set(100_000_000);
+	integrity_test();
+}
+
+#[test]
+#[should_panic(expected = "AssignmentBond must be above zero")]
+fn free_slots_for_squatters() {
+	TestAssignmentBond::set(0);
+	integrity_test();
+}
+
+#[test]
+#[should_panic(expected = "MaxRevealPeriod must be above zero")]
+fn zero_reveal_period() {
+	TestMaxRevealPeriod::set(0);
+	integrity_test();
+}
+
+#[test]
+#[should_panic(expected = "RetentionPeriod must be at least ModelPublishPeriod")]
+fn record_removed_before_its_model_is_final() {
+	TestRetentionPeriod::set(MODEL_PUBLISH_PERIOD - 1);
 	integrity_test();
 }

@@ -40,7 +40,11 @@ parameter_types! {
 	pub static TestMinimumReward: Balance = EXISTENTIAL_DEPOSIT;
 	pub static TestTaskDepositBase: Balance = DEPOSIT_BASE;
 	pub static TestTaskDepositPerByte: Balance = DEPOSIT_PER_BYTE;
+	pub static TestAssignmentBond: Balance = BOND;
 	pub static TestMaxSlots: u32 = MAX_SLOTS;
+	pub static TestMaxAssignmentsPerTask: u32 = MAX_ASSIGNMENTS;
+	pub static TestMaxRevealPeriod: u64 = MAX_REVEAL_PERIOD;
+	pub static TestRetentionPeriod: u64 = RETENTION_PERIOD;
 	pub static TestMaxCidLen: u32 = MAX_CID_LEN;
 	pub static TestMaxReasonLen: u32 = MAX_REASON_LEN;
 	pub static TestMaxReviewPeriod: u64 = MAX_REVIEW_PERIOD;
@@ -51,7 +55,11 @@ parameter_types! {
 
 pub const DEPOSIT_BASE: Balance = 50;
 pub const DEPOSIT_PER_BYTE: Balance = 1;
+pub const BOND: Balance = 7;
 pub const MAX_SLOTS: u32 = 8;
+pub const MAX_ASSIGNMENTS: u32 = 16;
+pub const MAX_REVEAL_PERIOD: u64 = 50;
+pub const RETENTION_PERIOD: u64 = 40;
 pub const MAX_CID_LEN: u32 = 64;
 pub const MAX_METADATA_LEN: u32 = 128;
 pub const MAX_REASON_LEN: u32 = 32;
@@ -65,7 +73,11 @@ impl pallet_decentralml::Config for Test {
 	type MinimumReward = TestMinimumReward;
 	type TaskDepositBase = TestTaskDepositBase;
 	type TaskDepositPerByte = TestTaskDepositPerByte;
+	type AssignmentBond = TestAssignmentBond;
 	type MaxSlots = TestMaxSlots;
+	type MaxAssignmentsPerTask = TestMaxAssignmentsPerTask;
+	type MaxRevealPeriod = TestMaxRevealPeriod;
+	type RetentionPeriod = TestRetentionPeriod;
 	type MaxCidLen = TestMaxCidLen;
 	type MaxMetadataLen = ConstU32<MAX_METADATA_LEN>;
 	type MaxReasonLen = TestMaxReasonLen;
@@ -120,22 +132,25 @@ impl ExtBuilder {
 }
 
 /// `do_try_state`, plus what only a concrete runtime can check: over every account, what is
-/// held under the pallet's reason equals what the task records owe, so nothing is held for a
-/// record that no longer owes it.
+/// held under each of the pallet's reasons equals what the records owe, so nothing is held
+/// for a record that no longer owes it, and the totals per reason agree.
 pub fn check_invariants() -> Result<(), TryRuntimeError> {
 	Decentralml::do_try_state()?;
 	let expected = Decentralml::expected_holds()?;
-	let reason: RuntimeHoldReason = crate::HoldReason::TaskEscrow.into();
-	let mut total_held: Balance = 0;
-	for (who, holds) in pallet_balances::Holds::<Test>::iter() {
-		let held: Balance = holds.iter().filter(|h| h.id == reason).map(|h| h.amount).sum();
-		total_held += held;
-		if held != expected.get(&who).copied().unwrap_or_default() {
-			return Err("an account's escrow hold differs from what its tasks owe".into());
+	for reason in crate::invariants::HOLD_REASONS {
+		let owed = expected.under(reason);
+		let id: RuntimeHoldReason = reason.into();
+		let mut total_held: Balance = 0;
+		for (who, holds) in pallet_balances::Holds::<Test>::iter() {
+			let held: Balance = holds.iter().filter(|h| h.id == id).map(|h| h.amount).sum();
+			total_held += held;
+			if held != owed.get(&who).copied().unwrap_or_default() {
+				return Err("an account's hold differs from what its records owe".into());
+			}
 		}
-	}
-	if total_held != expected.values().sum::<Balance>() {
-		return Err("the total held under the escrow reason differs from the records".into());
+		if total_held != owed.values().sum::<Balance>() {
+			return Err("the total held under a reason differs from the records".into());
+		}
 	}
 	Ok(())
 }

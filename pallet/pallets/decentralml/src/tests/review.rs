@@ -19,7 +19,7 @@ fn accept_result_works() {
 		assert_ok!(Decentralml::accept_result(RuntimeOrigin::signed(ALICE), id, BOB));
 		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 		assert_eq!(held(ALICE), escrow - REWARD);
-		assert_eq!(free(ALICE), ENDOWMENT - escrow);
+		assert_eq!(free(ALICE), ENDOWMENT - escrow - DEPOSIT);
 		assert_eq!(task(id).escrow, escrow - REWARD);
 		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Paid));
 		assert_eq!(

@@ -79,6 +79,28 @@ fn is_assigned(a: &AssignmentOf<Test>) -> bool {
 	matches!(a, Assignment::Assigned { .. })
 }
 
+fn is_committed(a: &AssignmentOf<Test>) -> bool {
+	matches!(a, Assignment::Committed { .. })
+}
+
+fn is_sealed(t: &TaskOf<Test>) -> bool {
+	matches!(t.submission, Submission::Sealed { .. })
+}
+
+/// The first block after a task's results are in: its deadline, or the end of its reveal
+/// period when sealed.
+fn results_end(t: &TaskOf<Test>) -> u64 {
+	match t.submission {
+		Submission::Plain => t.deadline,
+		Submission::Sealed { reveal_period } => t.deadline + reveal_period,
+	}
+}
+
+/// What the workers of one sequence committed to, so they can reveal it: the result's tag by
+/// task and worker.
+#[derive(Default)]
+struct Secrets(BTreeMap<(TaskId, AccountId), String>);
+
 /// A random `(task, worker)` whose assignment matches `pred`, over the open tasks.
 fn pick_assignment(
 	rng: &mut Rng,
@@ -152,11 +174,17 @@ fn last_published_task() -> TaskOf<Test> {
 /// Blocks after `now` at which some call's outcome changes.
 fn milestones(now: u64) -> Vec<u64> {
 	let mut blocks = Vec::new();
+	for (_, task) in Tasks::<Test>::iter() {
+		if let Some(ended_at) = task.ended_at {
+			blocks.push(ended_at + RETENTION_PERIOD);
+		}
+	}
 	for (id, task) in open_tasks() {
 		blocks.push(task.deadline);
+		blocks.push(results_end(&task));
 		for (_, assignment) in Assignments::<Test>::iter_prefix(id) {
 			match assignment {
-				Assignment::Assigned { at } => blocks.push(at + task.work_period),
+				Assignment::Assigned { at, .. } => blocks.push(at + task.work_period),
 				Assignment::Submitted { at, .. } => blocks.push(at + task.review_period),
 				_ => {},
 			}
@@ -167,10 +195,14 @@ fn milestones(now: u64) -> Vec<u64> {
 }
 
 /// One random call, retried with another pick when the first found nothing to act on.
-fn random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, DispatchResult, u32)> {
+fn random_step(
+	rng: &mut Rng,
+	cids: &mut u64,
+	secrets: &mut Secrets,
+) -> Option<(&'static str, DispatchResult, u32)> {
 	let now = System::block_number();
 	for _ in 0..4 {
-		if let Some(step) = try_random_step(rng, cids) {
+		if let Some(step) = try_random_step(rng, cids, secrets) {
 			return Some(step);
 		}
 		if System::block_number() != now {
@@ -182,21 +214,37 @@ fn random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, DispatchR
 }
 
 /// One random call. Returns its name, its result and, for a close, how many results it paid.
-fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, DispatchResult, u32)> {
+fn try_random_step(
+	rng: &mut Rng,
+	cids: &mut u64,
+	secrets: &mut Secrets,
+) -> Option<(&'static str, DispatchResult, u32)> {
 	let now = System::block_number();
 	let no_pay = |r: DispatchResult| (r, 0);
-	let (call, (result, paid)) = match rng.below(34) {
+	let (call, (result, paid)) = match rng.below(44) {
 		0..=1 => {
 			let creator = rng.pick(&ACCOUNTS).expect("non-empty");
+			let policy = rng
+				.pick(&[
+					ValidationPolicy::AutoAccept,
+					ValidationPolicy::ManualAccept,
+					ValidationPolicy::ManualAccept,
+					ValidationPolicy::CustomAccept,
+				])
+				.expect("non-empty");
+			// AutoAccept must be sealed (but is sometimes asked plain); the others either.
+			let sealed = if policy == ValidationPolicy::AutoAccept {
+				!rng.chance(WRONG)
+			} else {
+				rng.chance(40)
+			};
 			let spec = NewTask {
-				policy: rng
-					.pick(&[
-						ValidationPolicy::AutoAccept,
-						ValidationPolicy::ManualAccept,
-						ValidationPolicy::ManualAccept,
-						ValidationPolicy::CustomAccept,
-					])
-					.expect("non-empty"),
+				policy,
+				submission: if sealed {
+					Submission::Sealed { reveal_period: 1 + rng.below(10) }
+				} else {
+					Submission::Plain
+				},
 				reward: if rng.chance(WRONG) { 0 } else { rng.pick(&[REWARD, 5_000]).unwrap() },
 				slots: 1 + rng.below(MAX_SLOTS as u64) as u32,
 				deadline: now + rng.below(30),
@@ -227,7 +275,7 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 		7..=11 => {
 			// Mostly a slot whose task still takes results.
 			let picked = if rng.chance(85) {
-				pick_due(rng, |a, t| is_assigned(a) && now < t.deadline)
+				pick_due(rng, |a, t| is_assigned(a) && now < t.deadline && !is_sealed(t))
 			} else {
 				pick_assignment(rng, is_assigned)
 			};
@@ -273,7 +321,7 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 		},
 		20..=21 => {
 			// Mostly an assignment whose work period has passed.
-			let due = |a: &AssignmentOf<Test>, t: &TaskOf<Test>| matches!(a, Assignment::Assigned { at } if now >= at + t.work_period);
+			let due = |a: &AssignmentOf<Test>, t: &TaskOf<Test>| matches!(a, Assignment::Assigned { at, .. } if now >= at + t.work_period);
 			let picked = if rng.chance(85) { pick_due(rng, due) } else { None };
 			let (id, _, worker) = picked.or_else(|| pick_assignment(rng, is_assigned))?;
 			let anyone = RuntimeOrigin::signed(rng.pick(&ACCOUNTS).expect("non-empty"));
@@ -286,9 +334,10 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 			("cancel_task", no_pay(result))
 		},
 		23..=25 => {
-			// Mostly a task past its deadline.
+			// Mostly a task whose results are in.
 			let open = open_tasks();
-			let past: Vec<_> = open.iter().filter(|(_, t)| now >= t.deadline).cloned().collect();
+			let past: Vec<_> =
+				open.iter().filter(|(_, t)| now >= results_end(t)).cloned().collect();
 			let picked = if rng.chance(85) { rng.pick(&past) } else { None };
 			let (id, _) = picked.or_else(|| rng.pick(&open))?;
 			let anyone = RuntimeOrigin::signed(rng.pick(&ACCOUNTS).expect("non-empty"));
@@ -297,7 +346,12 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 			("close_task", (result, task(id).paid - paid_before))
 		},
 		26 => {
-			let (id, _) = rng.pick(&open_tasks()).filter(|_| rng.chance(60))?;
+			// Mostly a task with results to pay, as a stuck task would have.
+			let open = open_tasks();
+			let with_results: Vec<_> =
+				open.iter().filter(|(_, t)| t.pending > 0).cloned().collect();
+			let picked = if rng.chance(70) { rng.pick(&with_results) } else { None };
+			let (id, _) = picked.or_else(|| rng.pick(&open).filter(|_| rng.chance(10)))?;
 			let origin = if rng.chance(WRONG) {
 				RuntimeOrigin::signed(rng.pick(&ACCOUNTS).expect("non-empty"))
 			} else {
@@ -322,6 +376,70 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 			let model = content(&format!("m{cids}"));
 			("publish_model", no_pay(Decentralml::publish_model(origin, id, model)))
 		},
+		34..=36 => {
+			// Mostly a slot of a sealed task that still takes commitments.
+			let picked = if rng.chance(85) {
+				pick_due(rng, |a, t| is_assigned(a) && now < t.deadline && is_sealed(t))
+			} else {
+				pick_assignment(rng, is_assigned)
+			};
+			let (id, _, worker) = picked?;
+			let worker = caller(rng, &[worker]);
+			// Mostly a fresh result, sometimes one another worker also commits to.
+			if !rng.chance(WRONG) {
+				*cids += 1;
+			}
+			let tag = format!("r{cids}");
+			let commitment = result_commitment(id, &worker, &content(&tag), &salt(worker, &tag));
+			let origin = RuntimeOrigin::signed(worker);
+			let result = Decentralml::commit_result(origin, id, commitment);
+			if result.is_ok() {
+				secrets.0.insert((id, worker), tag);
+			}
+			("commit_result", no_pay(result))
+		},
+		37..=41 => {
+			// Mostly a commitment within its reveal period, revealed by its worker.
+			let revealable = |a: &AssignmentOf<Test>, t: &TaskOf<Test>| {
+				is_committed(a) && now >= t.deadline && now < results_end(t)
+			};
+			let (id, _, worker) = if rng.chance(85) {
+				pick_due(rng, revealable)
+			} else {
+				pick_assignment(rng, is_committed)
+			}?;
+			let tag = secrets.0.get(&(id, worker)).cloned().unwrap_or_default();
+			// Sometimes another worker tries to reveal this one's result, salt and all.
+			let revealer = caller(rng, &[worker]);
+			let origin = RuntimeOrigin::signed(revealer);
+			let result = Decentralml::reveal_result(origin, id, content(&tag), salt(worker, &tag));
+			if result.is_ok() {
+				let t = task(id);
+				assert_eq!(revealer, worker, "a worker revealed another's commitment");
+				assert!(now >= t.deadline && now < results_end(&t), "revealed out of its period");
+			}
+			("reveal_result", no_pay(result))
+		},
+		42..=43 => {
+			// Mostly an ended task past its retention period.
+			let ended: Vec<_> = Tasks::<Test>::iter().filter(|(_, t)| !t.is_open()).collect();
+			let due: Vec<_> = ended
+				.iter()
+				.filter(|(_, t)| t.ended_at.is_some_and(|e| now >= e + RETENTION_PERIOD))
+				.cloned()
+				.collect();
+			let picked = if rng.chance(85) { rng.pick(&due) } else { None };
+			let (id, _) =
+				picked.or_else(|| rng.pick(&ended)).or_else(|| rng.pick(&open_tasks()))?;
+			let anyone = RuntimeOrigin::signed(rng.pick(&ACCOUNTS).expect("non-empty"));
+			let result = Decentralml::remove_task(anyone, id).map(|_| ()).map_err(|e| e.error);
+			if result.is_ok() {
+				assert_eq!(Assignments::<Test>::iter_prefix(id).count(), 0);
+				assert_eq!(SubmittedCids::<Test>::iter_prefix(id).count(), 0);
+				secrets.0.retain(|(task_id, _), _| *task_id != id);
+			}
+			("remove_task", no_pay(result))
+		},
 		33 => {
 			// A creator locks its whole balance, as voting or vesting would: no payout or
 			// refund out of its escrow may fail because of it.
@@ -338,12 +456,28 @@ fn try_random_step(rng: &mut Rng, cids: &mut u64) -> Option<(&'static str, Dispa
 		_ => {
 			// Mostly to where something changes: a deadline, or the end of a review or work
 			// period; sometimes a plain step.
-			let target = rng.pick(&milestones(now)).filter(|_| rng.chance(75));
+			let milestones = milestones(now);
+			// The next milestone more often than not, so short windows (a reveal period, a
+			// review period) are stepped into rather than over.
+			let target = if rng.chance(50) {
+				milestones.iter().min().copied()
+			} else {
+				rng.pick(&milestones).filter(|_| rng.chance(75))
+			};
 			go_to_block(target.unwrap_or(now + 1 + rng.below(5)));
 			return None;
 		},
 	};
 	Some((call, result, paid))
+}
+
+/// How many bonds were forfeited by the events after the first `since`.
+fn forfeits_since(since: usize) -> usize {
+	System::events()
+		.into_iter()
+		.skip(since)
+		.filter(|r| matches!(r.event, RuntimeEvent::Decentralml(Event::BondForfeited { .. })))
+		.count()
 }
 
 fn total_issuance() -> Balance {
@@ -400,6 +534,7 @@ fn random_call_sequences_keep_the_invariants() {
 		ExtBuilder::build_and_execute(|| {
 			let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
 			let mut cids = 0u64;
+			let mut secrets = Secrets::default();
 			let mut watch = Watch::default();
 			if seed.is_multiple_of(10) {
 				// Near the end of the id space: the last ids must not be handed out twice.
@@ -407,7 +542,8 @@ fn random_call_sequences_keep_the_invariants() {
 			}
 			let issuance = total_issuance();
 			for step in 0..STEPS {
-				let step_result = random_step(&mut rng, &mut cids);
+				let events_before = System::events().len();
+				let step_result = random_step(&mut rng, &mut cids, &mut secrets);
 				if let Err(e) = watch.check(System::block_number()) {
 					panic!("seed {seed}, step {step}: {e}");
 				}
@@ -429,6 +565,9 @@ fn random_call_sequences_keep_the_invariants() {
 					}
 				}
 				counts.record(call, result.is_ok());
+				if call == "close_task" && result.is_ok() && forfeits_since(events_before) > 0 {
+					counts.record("close_task (forfeited an unrevealed bond)", true);
+				}
 				if result.is_ok() && paid > 0 {
 					counts.record(
 						if call == "close_task" {
@@ -451,14 +590,19 @@ fn random_call_sequences_keep_the_invariants() {
 	for (call, minimum) in [
 		("create_task", 5_000),
 		("assign_task", 5_000),
-		("submit_result", 3_000),
+		// Fewer than half the tasks take plain results.
+		("submit_result", 1_200),
 		("accept_result", 200),
 		("reject_result", 200),
 		("claim_reward", 200),
 		("release_assignment", 200),
+		("close_task (forfeited an unrevealed bond)", 200),
+		("commit_result", 1_000),
+		("reveal_result", 300),
+		("remove_task", 200),
 		("cancel_task", 200),
 		("close_task", 1_000),
-		("close_task (paid a result)", 200),
+		("close_task (paid a result)", 100),
 		("force_close_task", 200),
 		("force_close_task (paid a result)", 200),
 		("set_validator", 200),
@@ -471,14 +615,15 @@ fn random_call_sequences_keep_the_invariants() {
 
 #[test]
 fn random_sequences_end_with_every_unit_returned() {
-	// Drive random tasks to their end, then check nothing stays held and every account's
-	// balance moved only by rewards paid or received.
+	// Drive random tasks to their end and remove them, then check nothing stays held and every
+	// account's balance moved only by rewards and forfeited bonds paid or received.
 	for seed in 1..=200u64 {
 		ExtBuilder::build_and_execute(|| {
 			let mut rng = Rng(seed.wrapping_mul(0xD134_2543_DE82_EF95) | 1);
 			let mut cids = 0u64;
+			let mut secrets = Secrets::default();
 			for _ in 0..STEPS {
-				let _ = random_step(&mut rng, &mut cids);
+				let _ = random_step(&mut rng, &mut cids, &mut secrets);
 			}
 			// Claim everything claimable, then close every task.
 			go_to_block(System::block_number() + 200);
@@ -488,18 +633,39 @@ fn random_sequences_end_with_every_unit_returned() {
 				}
 				assert_ok!(Decentralml::close_task(RuntimeOrigin::signed(EVE), task_id));
 			}
-			let mut paid_out: BTreeMap<AccountId, i128> = Default::default();
-			for (task_id, t) in Tasks::<Test>::iter() {
+			for (_, t) in Tasks::<Test>::iter() {
 				assert_eq!(t.escrow, 0);
-				for (worker, a) in Assignments::<Test>::iter_prefix(task_id) {
-					if a == Assignment::Paid {
-						*paid_out.entry(worker).or_default() += t.reward as i128;
-						*paid_out.entry(t.creator).or_default() -= t.reward as i128;
-					}
+			}
+			// Then remove every record after its retention period.
+			go_to_block(System::block_number() + RETENTION_PERIOD);
+			for task_id in Tasks::<Test>::iter_keys().collect::<Vec<_>>() {
+				assert_ok!(Decentralml::remove_task(RuntimeOrigin::signed(EVE), task_id));
+			}
+			assert_eq!(Tasks::<Test>::iter().count(), 0);
+			// What moved between accounts, from the events: rewards from creators to workers,
+			// forfeited bonds from workers to creators.
+			let mut creators = BTreeMap::new();
+			let mut paid_out: BTreeMap<AccountId, i128> = Default::default();
+			for record in System::events() {
+				let RuntimeEvent::Decentralml(event) = record.event else { continue };
+				match event {
+					Event::TaskCreated { task_id, creator, .. } => {
+						creators.insert(task_id, creator);
+					},
+					Event::RewardPaid { task_id, worker, amount } => {
+						*paid_out.entry(worker).or_default() += amount as i128;
+						*paid_out.entry(creators[&task_id]).or_default() -= amount as i128;
+					},
+					Event::BondForfeited { task_id, worker, amount } => {
+						*paid_out.entry(worker).or_default() -= amount as i128;
+						*paid_out.entry(creators[&task_id]).or_default() += amount as i128;
+					},
+					_ => {},
 				}
 			}
 			for who in ACCOUNTS {
-				assert_eq!(held(who), 0, "seed {seed}: {who} still has funds held");
+				let holds = (held(who), held_storage(who), held_bond(who));
+				assert_eq!(holds, (0, 0, 0), "seed {seed}: {who} still has funds held");
 				let start = if who == POOR { 0 } else { ENDOWMENT as i128 };
 				let expected = start + paid_out.get(&who).copied().unwrap_or_default();
 				assert_eq!(free(who) as i128, expected, "seed {seed}: balance of {who}");

@@ -18,32 +18,46 @@ fn submit_result_works() {
 		assert_eq!((task(id).assigned, task(id).pending, task(id).paid), (0, 1, 0));
 		assert_eq!(
 			events(),
-			vec![Event::ResultSubmitted { task_id: id, worker: BOB, result: bounded("r1") }]
+			vec![
+				Event::BondReturned { task_id: id, worker: BOB, amount: BOND },
+				Event::ResultSubmitted { task_id: id, worker: BOB, result: bounded("r1") }
+			]
 		);
-		// Nothing is paid before a decision.
+		// Nothing is paid before a decision; the bond is back.
 		assert_eq!(free(BOB), ENDOWMENT);
+		assert_eq!(held_bond(BOB), 0);
 		assert_eq!(held(ALICE), NewTask::default().escrow());
 	});
 }
 
 #[test]
-fn submit_result_auto_accept_pays_at_submission() {
+fn plain_auto_accept_is_refused() {
 	ExtBuilder::build_and_execute(|| {
 		let spec = NewTask { policy: ValidationPolicy::AutoAccept, ..Default::default() };
+		assert_noop!(spec.create(ALICE), Error::<Test>::AutoAcceptNeedsSealed);
+	});
+}
+
+#[test]
+fn plain_auto_accept_from_before_sealed_submissions_still_pays_at_submission() {
+	ExtBuilder::build_and_execute(|| {
+		// A task migrated from storage version 0 keeps its plain AutoAccept policy.
+		let spec = NewTask::sealed_auto();
 		let escrow = spec.escrow();
 		let id = create_with(spec);
+		Tasks::<Test>::mutate(id, |t| t.as_mut().unwrap().submission = Submission::Plain);
 		assign(id, BOB);
 		events();
 		submit(id, BOB, "r1");
 		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 		assert_eq!(held(ALICE), escrow - REWARD);
-		assert_eq!(free(ALICE), ENDOWMENT - escrow);
 		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Paid));
 		assert_eq!((task(id).pending, task(id).paid), (0, 1));
 		assert!(LiveWorkers::<Test>::get(id).is_empty());
 		assert_eq!(
 			events(),
 			vec![
+				Event::BondReturned { task_id: id, worker: BOB, amount: BOND },
 				Event::ResultSubmitted { task_id: id, worker: BOB, result: bounded("r1") },
 				Event::ResultAccepted { task_id: id, worker: BOB, by: None },
 				Event::RewardPaid { task_id: id, worker: BOB, amount: REWARD },

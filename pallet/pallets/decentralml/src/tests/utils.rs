@@ -9,6 +9,9 @@ pub const REWARD: Balance = 100;
 pub const DEADLINE: u64 = 50;
 pub const REVIEW: u64 = 10;
 pub const WORK: u64 = 5;
+pub const REVEAL: u64 = 10;
+/// The storage deposit of a task with the default metadata (`{}`).
+pub const DEPOSIT: Balance = DEPOSIT_BASE + 2 * DEPOSIT_PER_BYTE;
 
 pub fn content(tag: &str) -> RawContentRef {
 	let mut sha256 = [0u8; 32];
@@ -28,6 +31,7 @@ pub fn bounded(tag: &str) -> ContentRefOf<Test> {
 pub struct NewTask {
 	pub kind: TaskKind,
 	pub policy: ValidationPolicy,
+	pub submission: SubmissionOf<Test>,
 	pub bundle: RawContentRef,
 	pub metadata: Vec<u8>,
 	pub reward: Balance,
@@ -43,6 +47,7 @@ impl Default for NewTask {
 		Self {
 			kind: TaskKind::ModelContribution,
 			policy: ValidationPolicy::ManualAccept,
+			submission: Submission::Plain,
 			bundle: content("task"),
 			metadata: b"{}".to_vec(),
 			reward: REWARD,
@@ -61,6 +66,7 @@ impl NewTask {
 			RuntimeOrigin::signed(creator),
 			self.kind,
 			self.policy,
+			self.submission,
 			self.bundle,
 			self.metadata,
 			self.reward,
@@ -72,9 +78,28 @@ impl NewTask {
 		)
 	}
 
-	/// The escrow this task holds when created.
+	/// The rewards this task holds in escrow when created.
 	pub fn escrow(&self) -> Balance {
-		self.reward * self.slots as Balance + Decentralml::task_deposit(self.metadata.len())
+		self.reward * self.slots as Balance
+	}
+
+	/// The storage deposit this task holds until its record is removed.
+	pub fn deposit(&self) -> Balance {
+		Decentralml::task_deposit(self.metadata.len())
+	}
+
+	/// Everything this task holds from its creator when created.
+	pub fn held(&self) -> Balance {
+		self.escrow() + self.deposit()
+	}
+
+	/// A sealed AutoAccept task with reveal period `REVEAL`.
+	pub fn sealed_auto() -> Self {
+		Self {
+			policy: ValidationPolicy::AutoAccept,
+			submission: Submission::Sealed { reveal_period: REVEAL },
+			..Default::default()
+		}
 	}
 }
 
@@ -101,8 +126,45 @@ pub fn free(who: AccountId) -> Balance {
 	pallet_balances::Pallet::<Test>::free_balance(who)
 }
 
+/// What is held from `who` as task escrow.
 pub fn held(who: AccountId) -> Balance {
 	Decentralml::held_by(&who)
+}
+
+/// What is held from `who` as storage deposits.
+pub fn held_storage(who: AccountId) -> Balance {
+	Decentralml::held_for(HoldReason::TaskStorage, &who)
+}
+
+/// What is held from `who` as assignment bonds.
+pub fn held_bond(who: AccountId) -> Balance {
+	Decentralml::held_for(HoldReason::AssignmentBond, &who)
+}
+
+/// A salt distinct per worker and tag.
+pub fn salt(worker: AccountId, tag: &str) -> [u8; 32] {
+	let mut salt = [0u8; 32];
+	salt[..8].copy_from_slice(&worker.to_le_bytes());
+	for (i, b) in tag.bytes().enumerate() {
+		salt[8 + i % 24] ^= b;
+	}
+	salt
+}
+
+/// Commit `worker` to the result `tag` on `task_id`.
+pub fn commit(task_id: TaskId, worker: AccountId, tag: &str) {
+	let commitment = result_commitment(task_id, &worker, &content(tag), &salt(worker, tag));
+	assert_ok!(Decentralml::commit_result(RuntimeOrigin::signed(worker), task_id, commitment));
+}
+
+/// Reveal `worker`'s result `tag` on `task_id`.
+pub fn reveal(task_id: TaskId, worker: AccountId, tag: &str) -> DispatchResult {
+	Decentralml::reveal_result(
+		RuntimeOrigin::signed(worker),
+		task_id,
+		content(tag),
+		salt(worker, tag),
+	)
 }
 
 pub fn task(task_id: TaskId) -> TaskOf<Test> {
