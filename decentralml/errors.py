@@ -5,6 +5,12 @@ Every error the library raises derives from `DecentralMLError`::
     DecentralMLError
       ConfigError            bad or missing configuration
       AccountError           bad account URI, keystore or password
+        KeystoreNotFound     no keystore of that name
+        KeystoreExists       a keystore of that name exists and replacing it was not asked for
+        KeystoreFormatError  a file that is not a keystore this package can read
+        WrongPassword        the password does not unlock the keystore
+        PasswordRequired     a keystore needs a password and none can be asked for
+        ReadOnlyAccount      an address was given where a signing account is needed
       ServiceUnavailable     a service could not be reached (CLI exit 3)
         ChainUnavailable     the chain's RPC endpoint
         IpfsUnavailable      the IPFS daemon's RPC API
@@ -47,6 +53,37 @@ class ConfigError(DecentralMLError):
 
 class AccountError(DecentralMLError):
     """An account could not be loaded: bad URI, mnemonic, keystore or password."""
+
+    def __init__(
+        self, message: str, *, account: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        # The keystore name or address concerned; never a secret.
+        self.account = account
+
+
+class KeystoreNotFound(AccountError):
+    """No keystore has the name that was given."""
+
+
+class KeystoreExists(AccountError):
+    """A keystore (or export file) of that name exists and replacing it was not asked for."""
+
+
+class KeystoreFormatError(AccountError):
+    """A file is not a polkadot.js JSON keystore this package can read."""
+
+
+class WrongPassword(AccountError):
+    """The password does not unlock the keystore."""
+
+
+class PasswordRequired(AccountError):
+    """A keystore needs a password and none was given or can be asked for."""
+
+
+class ReadOnlyAccount(AccountError):
+    """An address was given where a signing account is needed."""
 
 
 class ServiceUnavailable(DecentralMLError):

@@ -1,14 +1,23 @@
 """Talking to the chain: connection, signing, submission, events and error mapping."""
 
-from decentralml.chain.client import HOLD_REASONS, ChainClient, ChainEvent, Receipt
+from decentralml.chain.client import (
+    HOLD_REASONS,
+    AccountBalance,
+    ChainClient,
+    ChainEvent,
+    Receipt,
+    TokenInfo,
+)
 from decentralml.chain.keys import keypair_from_uri
 from decentralml.chain.sealed import commitment_preimage, new_salt, result_commitment
 
 __all__ = [
     "HOLD_REASONS",
+    "AccountBalance",
     "ChainClient",
     "ChainEvent",
     "Receipt",
+    "TokenInfo",
     "commitment_preimage",
     "keypair_from_uri",
     "new_salt",

@@ -44,6 +44,44 @@ class Receipt:
         return [e for e in self.events if e.pallet == pallet and e.name == name]
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """The chain's native token, from its properties (``system_properties``)."""
+
+    symbol: str
+    decimals: int
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    """An account's native balance in planck, read at one block.
+
+    `reserved` includes everything on hold; `holds` breaks the holds down by reason
+    (``"Decentralml.TaskEscrow"``); `frozen` is the amount locks and freezes keep.
+    """
+
+    free: int
+    reserved: int
+    frozen: int
+    holds: tuple[tuple[str, int], ...] = ()
+    block_number: int | None = None
+    block_hash: str | None = None
+
+    @property
+    def transferable(self) -> int:
+        """What can leave the account: free less the part of frozen not covered by holds."""
+        return max(self.free - max(self.frozen - self.reserved, 0), 0)
+
+
+def _reason(hold_id: Any) -> str:
+    """``{"Decentralml": "TaskEscrow"}`` as ``"Decentralml.TaskEscrow"``."""
+    if isinstance(hold_id, dict) and len(hold_id) == 1:
+        ((pallet, reason),) = hold_id.items()
+        if isinstance(reason, str):
+            return f"{pallet}.{reason}"
+    return str(hold_id)
+
+
 def _to_event(record: Any) -> ChainEvent:
     value = record.value.get("event", record.value)
     attributes = value.get("attributes") or {}
@@ -108,6 +146,34 @@ class ChainClient:
     def free_balance(self, address: str) -> int:
         account = self.query("System", "Account", [address])
         return int(account["data"]["free"])
+
+    def token(self) -> TokenInfo:
+        """The native token's symbol and decimals, from the chain's properties."""
+        with translate(self.url):
+            properties = self._substrate.rpc_request("system_properties", [])["result"] or {}
+        symbol = properties.get("tokenSymbol") or "UNIT"
+        decimals = properties.get("tokenDecimals")
+        # Multi-token chains list several; the first is the native one.
+        symbol = symbol[0] if isinstance(symbol, list) else symbol
+        decimals = decimals[0] if isinstance(decimals, list) else decimals
+        return TokenInfo(symbol=str(symbol), decimals=int(decimals or 0))
+
+    def account_balance(self, address: str) -> AccountBalance:
+        """Free, reserved (held) and frozen balance of `address`, read at the best block."""
+        with translate(self.url):
+            block_hash = self._substrate.get_chain_head()
+            number = self._substrate.get_block_number(block_hash)
+            account = self._substrate.query("System", "Account", [address], block_hash=block_hash)
+            holds = self._substrate.query("Balances", "Holds", [address], block_hash=block_hash)
+        data = account.value["data"]
+        return AccountBalance(
+            free=int(data["free"]),
+            reserved=int(data["reserved"]),
+            frozen=int(data.get("frozen", data.get("misc_frozen", 0))),
+            holds=tuple((_reason(h["id"]), int(h["amount"])) for h in (holds.value or [])),
+            block_number=int(number),
+            block_hash=str(block_hash),
+        )
 
     def holds(self, address: str) -> dict[str, int]:
         """What the marketplace holds from `address`, by reason (every one of `HOLD_REASONS`,

@@ -13,6 +13,7 @@ from decentralml import __version__
 # Subcommands are imported only when used, so ``decentralml --help`` stays fast and never
 # imports heavy dependencies.
 _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "account": ("decentralml.cli.commands.account", "account"),
     "devnet": ("decentralml.cli.commands.devnet", "devnet"),
     "assets": ("decentralml.cli.commands.assets", "assets"),
 }

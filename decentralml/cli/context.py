@@ -8,10 +8,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -31,6 +33,29 @@ EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 
 ProgressCallback = Callable[[int, int | None], None]
+
+if TYPE_CHECKING:
+    from substrateinterface import Keypair
+
+    from decentralml.accounts import PasswordSource
+
+ACCOUNT_KINDS = "a keystore name, a dev URI such as //Alice, a mnemonic or an SS58 address"
+
+
+def stdin_is_interactive() -> bool:
+    """Whether someone can answer a prompt (standard input is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _hidden_prompt(question: str, confirm: bool) -> str:
+    answer = click.prompt(
+        question,
+        hide_input=True,
+        confirmation_prompt=confirm,
+        err=True,
+        show_default=False,
+    )
+    return str(answer)
 
 
 @dataclass
@@ -63,13 +88,49 @@ class AppContext:
         if not self.json:
             self.err_console.print(message)
 
+    @property
+    def can_prompt(self) -> bool:
+        """Whether the command may ask the user something (never under --json)."""
+        return not self.json and stdin_is_interactive()
+
+    def passwords(self, password_file: Path | None = None, **kwargs: Any) -> PasswordSource:
+        """Where keystore passwords come from: the file, the environment, else a prompt."""
+        # Imported here: the accounts layer brings substrate-interface, which commands that
+        # never touch an account (devnet, assets) should not pay for.
+        from decentralml.accounts import PasswordSource
+
+        prompt = _hidden_prompt if self.can_prompt else None
+        return PasswordSource(file=password_file, prompt=prompt, **kwargs)
+
+    def _account_text(self) -> str:
+        account = self.settings.account
+        if account is None or not account.strip():
+            raise click.UsageError(
+                f"no account given: pass --account ({ACCOUNT_KINDS}) or set DECENTRALML_ACCOUNT"
+            )
+        return account
+
+    def signer(self, password_file: Path | None = None) -> Keypair:
+        """The keypair that --account names; an SS58 address cannot sign (one clear error)."""
+        from decentralml.accounts import Keystore, resolve_signer
+
+        return resolve_signer(
+            self._account_text(), self.passwords(password_file), keystore=Keystore()
+        )
+
+    def address(self) -> str:
+        """The address --account names, for commands that only read; asks no password."""
+        from decentralml.accounts import Keystore, resolve_address
+
+        return resolve_address(self._account_text(), keystore=Keystore())
+
     def confirm(self, question: str) -> None:
         """Ask before a paid or destructive action, unless --yes or --json."""
         if self.settings.yes:
             return
         if self.json:
             raise click.UsageError(f"{question} Pass --yes to confirm when using --json.")
-        if not sys.stdin.isatty():
+        if not stdin_is_interactive():
             raise click.UsageError(f"{question} Pass --yes to confirm non-interactively.")
         click.confirm(question, abort=True)
 
@@ -99,7 +160,17 @@ def _error_document(exc: DecentralMLError) -> dict[str, Any]:
     detail: dict[str, Any] = {"type": type(exc).__name__, "message": exc.message}
     if exc.hint:
         detail["hint"] = exc.hint
-    for attr in ("address", "cid", "expected", "got", "entry", "reason", "pallet", "name"):
+    for attr in (
+        "account",
+        "address",
+        "cid",
+        "expected",
+        "got",
+        "entry",
+        "reason",
+        "pallet",
+        "name",
+    ):
         value = getattr(exc, attr, None)
         if value is not None:
             detail[attr] = value
@@ -121,10 +192,24 @@ class MappedError(click.ClickException):
         if self.as_json:
             click.echo(json.dumps(_error_document(self.exc)))
             return
-        console = Console(stderr=True)
-        console.print(f"[bold red]Error:[/] {self.exc.message}", highlight=False)
+        # soft_wrap: the terminal wraps long lines; rich would break them into several.
+        console = Console(stderr=True, soft_wrap=True)
+        console.print(f"[bold red]Error:[/] {escape(self.exc.message)}", highlight=False)
         if self.exc.hint:
-            console.print(f"[dim]Hint:[/] {self.exc.hint}", highlight=False)
+            console.print(f"[dim]Hint:[/] {escape(self.exc.hint)}", highlight=False)
+
+
+def password_file_option(func: F) -> F:
+    """``--password-file PATH``: a keystore's password is the first line of PATH."""
+    return click.option(
+        "--password-file",
+        "password_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        metavar="PATH",
+        help="Read the keystore password from the first line of PATH "
+        "[env DECENTRALML_PASSWORD, DECENTRALML_PASSWORD_FILE; default: ask].",
+    )(func)
 
 
 def common_options(func: F) -> F:
@@ -149,7 +234,8 @@ def common_options(func: F) -> F:
     @click.option(
         "--account",
         metavar="ACCOUNT",
-        help="Signing account: dev URI, mnemonic or keystore name [env DECENTRALML_ACCOUNT].",
+        help="Account: keystore name, dev URI (//Alice), mnemonic, or an SS58 address "
+        "for commands that only read [env DECENTRALML_ACCOUNT].",
     )
     @click.option("--yes", "-y", is_flag=True, default=None, help="Do not ask for confirmation.")
     @click.option(

@@ -28,6 +28,7 @@ def test_chain_surface_is_pinned() -> None:
 
     assert set(decentralml.chain.__all__) == {
         "HOLD_REASONS",
+        "AccountBalance",
         "ChainClient",
         "ChainEvent",
         "Receipt",
@@ -35,6 +36,7 @@ def test_chain_surface_is_pinned() -> None:
         "keypair_from_uri",
         "new_salt",
         "result_commitment",
+        "TokenInfo",
     }
     for name in decentralml.chain.__all__:
         assert hasattr(decentralml.chain, name)
