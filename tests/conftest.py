@@ -34,13 +34,15 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
-    """With DECENTRALML_REQUIRE_SERVICES=1 (as in CI), a skipped integration test fails.
+    """With DECENTRALML_REQUIRE_SERVICES=1 (as in CI), a skipped integration or kit test fails.
 
-    Integration tests skip with a reason when Node.js, Chopsticks or Kubo is missing; in CI
-    those are installed first, so a skip there means something is broken.
+    Integration tests skip with a reason when Node.js, Chopsticks or Kubo is missing, and the
+    kits' tests (`tensorflow`) when the TensorFlow extra is; in CI all of those are installed
+    first, so a skip there means something is broken.
     """
     report = yield
-    if REQUIRE_SERVICES and report.skipped and item.get_closest_marker("integration") is not None:
+    required = [m for m in ("integration", "tensorflow") if item.get_closest_marker(m) is not None]
+    if REQUIRE_SERVICES and report.skipped and required:
         report.outcome = "failed"
-        report.longrepr = f"integration test skipped but services are required: {report.longrepr}"
+        report.longrepr = f"{required[0]} test skipped but it is required: {report.longrepr}"
     return report
