@@ -10,7 +10,7 @@ import enum
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from decentralml.marketplace._units import format_amount
 
@@ -136,20 +136,25 @@ class Task(_Frozen):
     model: ContentRef | None
     token: Token
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def title(self) -> str:
+        """The task's title, from its metadata."""
         return str(self.metadata.get("title") or self.metadata.get("name") or "")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def free_slots(self) -> int:
         """Slots nobody holds, has committed to, awaits review on, or was paid for."""
         return max(self.slots - self.assigned - self.committed - self.pending - self.paid, 0)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def reveal_end(self) -> int | None:
         """The first block at which a sealed task no longer takes reveals."""
         return None if self.reveal_period is None else self.deadline + self.reveal_period
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def closable_from(self) -> int:
         """The first block at which anyone may close the task."""
