@@ -320,6 +320,10 @@ class Marketplace:
             "validator": validator,
         }
         deadline_blocks = self.blocks(deadline)
+        deposit = self.constant("TaskDepositBase") + self.constant("TaskDepositPerByte") * (
+            len(params["metadata"]) // 2 - 1
+        )
+        self._check_funds(params["reward"] * slots + deposit, "the rewards and the deposit")
         bundle = self.store.push(assets)
         params["bundle"] = call_ref(ContentRef(**bundle.as_dict()))  # type: ignore[arg-type]
         params["deadline"] = self.block_number() + deadline_blocks
@@ -336,6 +340,11 @@ class Marketplace:
             raise MarketplaceError(f"the deadline of task {task_id} has passed", task_id=task_id)
         if task.free_slots == 0:
             raise MarketplaceError(f"task {task_id} has no free slot", task_id=task_id)
+        if self.address in (task.creator, task.validator):
+            raise MarketplaceError(
+                f"the creator and the validator of task {task_id} cannot take it", task_id=task_id
+            )
+        self._check_funds(self.constant("AssignmentBond"), "the assignment bond")
         return self.call("assign_task", {"task_id": task_id}, task_id=task_id)
 
     def send_result(
@@ -366,18 +375,21 @@ class Marketplace:
 
     def accept_result(self, task_id: int, worker: str) -> Receipt:
         """Accept `worker`'s result and pay it the reward."""
+        self._check_reviewer(self.get_task(task_id))
         return self.call("accept_result", {"task_id": task_id, "worker": worker}, task_id=task_id)
 
     accept_task_result = accept_result
 
     def reject_result(self, task_id: int, worker: str, reason: str) -> Receipt:
         """Reject `worker`'s result with `reason`; the slot is freed for someone else."""
+        self._check_reviewer(self.get_task(task_id))
         params = {"task_id": task_id, "worker": worker, "reason": "0x" + reason.encode().hex()}
         return self.call("reject_result", params, task_id=task_id)
 
     reject_task_result = reject_result
 
     def cancel_task(self, task_id: int) -> Receipt:
+        self._check_reviewer(self.get_task(task_id), creator_only=True)
         return self._task_call("cancel_task", task_id)
 
     def close_task(self, task_id: int) -> Receipt:
@@ -394,6 +406,7 @@ class Marketplace:
         return self.call("release_assignment", params, task_id=task_id)
 
     def set_validator(self, task_id: int, validator: str | None) -> Receipt:
+        self._check_reviewer(self.get_task(task_id), creator_only=True)
         params = {"task_id": task_id, "validator": validator}
         return self.call("set_validator", params, task_id=task_id)
 
@@ -409,6 +422,25 @@ class Marketplace:
     def _task_call(self, call: str, task_id: int) -> Receipt:
         self.get_task(task_id)
         return self.call(call, {"task_id": task_id}, task_id=task_id)
+
+    def _check_reviewer(self, task: Task, *, creator_only: bool = False) -> None:
+        allowed = {task.creator} if creator_only else {task.creator, task.validator}
+        if self.address not in allowed:
+            who = "creator" if creator_only else "creator or validator"
+            raise MarketplaceError(
+                f"not your task: only the {who} of task {task.task_id} may do this",
+                task_id=task.task_id,
+            )
+
+    def _check_funds(self, needed: int, what: str) -> None:
+        balance = self.chain.account_balance(self.address)
+        if balance.transferable < needed:
+            token = self.token
+            raise MarketplaceError(
+                f"insufficient balance: {what} need {token.format(needed)}, and the account "
+                f"has {token.format(balance.transferable)} it can use",
+                hint="fund the account, or lower the reward or the slots",
+            )
 
     @staticmethod
     def _check_open(task: Task) -> None:

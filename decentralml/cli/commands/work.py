@@ -20,9 +20,11 @@ from decentralml.cli._market import (
     print_receipt,
 )
 from decentralml.cli.context import AppContext, common_options
+from decentralml.errors import MarketplaceError
 from decentralml.marketplace import AssignmentState
 
 ENTRY_POINTS = ("setup.sh", "start_task.sh")
+_HOLDING = (AssignmentState.ASSIGNED, AssignmentState.COMMITTED)
 
 
 def _find_kit(root: Path) -> Path:
@@ -55,7 +57,12 @@ def assign_task(app: AppContext, task_id: int, dest: Path | None) -> None:
         bond = market.constant("AssignmentBond")
         mine = market.get_assignment(task_id, market.address)
         receipt = None
-        if mine is None or mine.state is not AssignmentState.ASSIGNED:
+        if mine is not None and mine.state not in _HOLDING:
+            raise MarketplaceError(
+                f"this account already took a slot on task {task_id} ({mine.state.value})",
+                task_id=task_id,
+            )
+        if mine is None:
             app.confirm(
                 f"Take a slot on task {task_id} ({task.title}), paying "
                 f"{task.token.format(task.reward)} per accepted result? It holds a bond of "
