@@ -9,7 +9,7 @@ the runtime's ``ExpectedBlockTime`` constant, never from timestamps.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from decentralml.errors import InvalidInput
 
@@ -111,7 +111,7 @@ def parse_duration(text: str | int, *, block_time_ms: int) -> int:
             blocks = int(number)
         else:
             millis = number * _UNIT_SECONDS[unit] * 1000
-            blocks = int(-(-millis // block_time_ms))
+            blocks = int((millis / block_time_ms).to_integral_value(rounding=ROUND_CEILING))
     if blocks <= 0:
         raise InvalidInput(f"a duration must be at least one block, got {text!r}")
     return blocks
