@@ -13,6 +13,8 @@ import click
 
 from decentralml.cli import cli
 
+# As the root group sets them, so the output does not depend on what ran before.
+HELP = ["-h", "--help"]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
 HEADER = """# CLI reference
@@ -29,7 +31,7 @@ the chain), 2 usage, 3 a service could not be reached.
 def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
-        ctx = click.Context(command, info_name=path[-1])
+        ctx = click.Context(command, info_name=path[-1], help_option_names=HELP)
         for name in command.list_commands(ctx):
             sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
@@ -38,7 +40,7 @@ def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], clic
 
 
 def _section(path: list[str], command: click.Command) -> str:
-    ctx = click.Context(command, info_name=" ".join(path))
+    ctx = click.Context(command, info_name=" ".join(path), help_option_names=HELP)
     formatter = ctx.make_formatter()
     formatter.width = 100
     command.format_help(ctx, formatter)
