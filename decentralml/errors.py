@@ -4,6 +4,7 @@ Every error the library raises derives from `DecentralMLError`::
 
     DecentralMLError
       ConfigError            bad or missing configuration
+      InvalidInput           a malformed amount, duration or other value a user typed
       AccountError           bad account URI, keystore or password
         KeystoreNotFound     no keystore of that name
         KeystoreExists       a keystore of that name exists and replacing it was not asked for
@@ -24,6 +25,9 @@ Every error the library raises derives from `DecentralMLError`::
         DigestMismatch       fetched bytes do not match the expected sha256
         ArchiveRefused       an archive entry is unsafe (escapes, link, device, limits)
         DestinationNotEmpty  refusing to unpack over existing files
+      MarketplaceError       a marketplace operation cannot go ahead
+        UnknownTask          no task has that id
+        JournalError         a send-result journal disagrees with the directory or the chain
 
 The CLI maps `ServiceUnavailable` to exit code 3 and every other `DecentralMLError`
 to exit code 1.
@@ -49,6 +53,10 @@ class DecentralMLError(Exception):
 
 class ConfigError(DecentralMLError):
     """The configuration (flags, environment or config file) is invalid."""
+
+
+class InvalidInput(DecentralMLError):
+    """A value the user typed (an amount, a duration, a kind) is malformed."""
 
 
 class AccountError(DecentralMLError):
@@ -177,3 +185,21 @@ class ArchiveRefused(StorageError):
 
 class DestinationNotEmpty(StorageError):
     """The destination directory has files and overwriting was not asked for."""
+
+
+class MarketplaceError(DecentralMLError):
+    """A marketplace operation cannot go ahead (the task's state does not allow it)."""
+
+    def __init__(
+        self, message: str, *, task_id: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+
+
+class UnknownTask(MarketplaceError):
+    """No task has this id (never created, or removed after its retention period)."""
+
+
+class JournalError(MarketplaceError):
+    """A send-result journal disagrees with the result directory or with the chain."""

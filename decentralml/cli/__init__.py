@@ -16,6 +16,23 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "account": ("decentralml.cli.commands.account", "account"),
     "devnet": ("decentralml.cli.commands.devnet", "devnet"),
     "assets": ("decentralml.cli.commands.assets", "assets"),
+    "config": ("decentralml.cli.commands.config", "config"),
+    "create-task": ("decentralml.cli.commands.tasks", "create_task"),
+    "list-tasks": ("decentralml.cli.commands.tasks", "list_tasks"),
+    "show-task": ("decentralml.cli.commands.tasks", "show_task"),
+    "cancel-task": ("decentralml.cli.commands.tasks", "cancel_task"),
+    "close-task": ("decentralml.cli.commands.tasks", "close_task"),
+    "remove-task": ("decentralml.cli.commands.tasks", "remove_task"),
+    "set-validator": ("decentralml.cli.commands.tasks", "set_validator"),
+    "assign-task": ("decentralml.cli.commands.work", "assign_task"),
+    "run-task": ("decentralml.cli.commands.work", "run_task"),
+    "send-result": ("decentralml.cli.commands.work", "send_result"),
+    "reveal-result": ("decentralml.cli.commands.work", "reveal_result"),
+    "claim-reward": ("decentralml.cli.commands.work", "claim_reward"),
+    "release-assignment": ("decentralml.cli.commands.work", "release_assignment"),
+    "list-results": ("decentralml.cli.commands.review", "list_results"),
+    "accept-result": ("decentralml.cli.commands.review", "accept_result"),
+    "reject-result": ("decentralml.cli.commands.review", "reject_result"),
 }
 
 

@@ -1,6 +1,7 @@
 """A small client for the Kubo HTTP RPC API (``/api/v0``), streaming both ways.
 
-Only what bundles need: ``version``, ``add`` (one file, pinned, fixed import settings),
+Only what bundles need: ``version``, ``add`` (one file, pinned, fixed import settings; or
+only hashed, to learn a CID without publishing),
 ``files/stat`` and ``cat``. Every request is a POST, as Kubo requires. Transport failures
 become `IpfsUnavailable`; a CID the daemon cannot find becomes `ContentNotFound`; a daemon
 that accepts connections but stays silent is `IpfsUnavailable`, not missing content.
@@ -138,8 +139,19 @@ class KuboClient:
         """The daemon's version, e.g. ``"0.43.0"``."""
         return str(_json(self._request("version", {}))["Version"])
 
-    def add(self, chunks: Iterable[bytes], size: int, *, name: str = "bundle.tar") -> str:
-        """Add and pin one file given as a stream of exactly `size` bytes; return its CID."""
+    def add(
+        self,
+        chunks: Iterable[bytes],
+        size: int,
+        *,
+        name: str = "bundle.tar",
+        only_hash: bool = False,
+    ) -> str:
+        """Add and pin one file given as a stream of exactly `size` bytes; return its CID.
+
+        With `only_hash` the daemon only computes the CID (``only-hash``): nothing is stored,
+        pinned or announced.
+        """
         boundary = secrets.token_hex(16)
         head = (
             f"--{boundary}\r\n"
@@ -157,9 +169,8 @@ class KuboClient:
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Content-Length": str(len(head) + size + len(tail)),
         }
-        text = self._request("add", ADD_PARAMS, body=body(), headers=headers).decode(
-            errors="replace"
-        )
+        params = {**ADD_PARAMS, "only-hash": "true", "pin": "false"} if only_hash else ADD_PARAMS
+        text = self._request("add", params, body=body(), headers=headers).decode(errors="replace")
         lines = [line for line in text.splitlines() if line.strip()]
         try:
             return str(json.loads(lines[-1])["Hash"])

@@ -95,6 +95,31 @@ class IpfsStore:
         ContentTooLarge
             The archive would exceed the limits.
         """
+        return self._add(directory, progress=progress, only_hash=False)
+
+    def reference(
+        self, directory: str | os.PathLike[str], *, progress: ProgressCallback | None = None
+    ) -> ContentRef:
+        """The `ContentRef` that `push` would give `directory`, without publishing it.
+
+        The archive is streamed to the daemon with ``only-hash``: it computes the CID and
+        stores, pins and announces nothing. A sealed result's reference is committed to this
+        way before the deadline and published only at the reveal.
+
+        Raises
+        ------
+        IpfsUnavailable, StorageError, ContentTooLarge
+            As for `push`.
+        """
+        return self._add(directory, progress=progress, only_hash=True)
+
+    def _add(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        progress: ProgressCallback | None,
+        only_hash: bool,
+    ) -> ContentRef:
         bundle = Bundle.from_directory(directory, limits=self.limits)
         digest = hashlib.sha256()
 
@@ -103,7 +128,7 @@ class IpfsStore:
                 digest.update(chunk)
                 yield chunk
 
-        cid = self._client.add(hashed(), bundle.size)
+        cid = self._client.add(hashed(), bundle.size, only_hash=only_hash)
         return ContentRef(cid=cid, sha256=digest.hexdigest(), size=bundle.size)
 
     def pull(

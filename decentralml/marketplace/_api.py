@@ -1,0 +1,450 @@
+"""`Marketplace`: the tasks and results of the marketplace, over the chain client and IPFS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from decentralml.chain._errors import translate
+from decentralml.chain.client import PALLET, ChainClient
+from decentralml.errors import (
+    ExtrinsicFailed,
+    MarketplaceError,
+    ReadOnlyAccount,
+    TransactionRejected,
+    UnknownTask,
+)
+from decentralml.marketplace._errors import explain, explain_rejected
+from decentralml.marketplace._journal import Journal
+from decentralml.marketplace._models import (
+    ChainEventModel,
+    ContentRef,
+    Policy,
+    Receipt,
+    SubmissionMode,
+    Task,
+    TaskKind,
+    TaskResult,
+    TaskStatus,
+    Token,
+    decode_assignment,
+    decode_task,
+)
+from decentralml.marketplace._send import ResultSender, SendOutcome, call_ref
+from decentralml.marketplace._units import parse_amount, parse_duration
+from decentralml.storage import IpfsStore, PullResult
+
+if TYPE_CHECKING:
+    from substrateinterface import Keypair
+
+log = logging.getLogger(__name__)
+
+Duration = int | str
+
+
+class CreatedTask(BaseModel):
+    """A task just created: its id, its record and what creating it cost."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task_id: int
+    task: Task
+    receipt: Receipt
+
+
+class PublishedModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    task_id: int
+    model: ContentRef
+    receipt: Receipt
+
+
+class Marketplace:
+    """The marketplace on one chain and one IPFS daemon, acting as `signer` (if any).
+
+    A context manager: leaving the block closes the websocket. Connections open on first use.
+
+    Parameters
+    ----------
+    url:
+        The chain's RPC endpoint (``ws://127.0.0.1:9944`` for the devnet).
+    ipfs_api:
+        The IPFS daemon's RPC API, for operations that move bundles.
+    signer:
+        The account that signs transactions; reading needs none.
+    ipfs_timeout:
+        Seconds to wait for the IPFS daemon and for content.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ipfs_api: str | None = None,
+        signer: Keypair | None = None,
+        ipfs_timeout: float = 60.0,
+        chain: ChainClient | None = None,
+        store: IpfsStore | None = None,
+    ) -> None:
+        self.url = url
+        self.ipfs_api = ipfs_api
+        self.signer = signer
+        self.ipfs_timeout = ipfs_timeout
+        self._chain = chain
+        self._store = store
+        self._token: Token | None = None
+        self._block_time: int | None = None
+
+    def __enter__(self) -> Marketplace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._chain is not None:
+            self._chain.close()
+            self._chain = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- connections and chain facts ---------------------------------------------------------
+
+    @property
+    def chain(self) -> ChainClient:
+        if self._chain is None:
+            self._chain = ChainClient(self.url)
+        return self._chain
+
+    @property
+    def store(self) -> IpfsStore:
+        if self._store is None:
+            if self.ipfs_api is None:
+                raise MarketplaceError("no IPFS API given", hint="pass --ipfs-api URL")
+            self._store = IpfsStore(self.ipfs_api, timeout=self.ipfs_timeout)
+        return self._store
+
+    @property
+    def address(self) -> str:
+        """The signer's SS58 address."""
+        if self.signer is None:
+            raise ReadOnlyAccount("this needs an account that can sign", hint="pass --account")
+        return str(self.signer.ss58_address)
+
+    @property
+    def token(self) -> Token:
+        if self._token is None:
+            info = self.chain.token()
+            self._token = Token(symbol=info.symbol, decimals=info.decimals)
+        return self._token
+
+    @property
+    def block_time_ms(self) -> int:
+        """The runtime's ``ExpectedBlockTime``, in milliseconds."""
+        if self._block_time is None:
+            self._block_time = int(self.chain.constant(PALLET, "ExpectedBlockTime"))
+        return self._block_time
+
+    def block_number(self) -> int:
+        return self.chain.block_number()
+
+    def constant(self, name: str) -> int:
+        """A numeric constant of the pallet, e.g. ``AssignmentBond``."""
+        return int(self.chain.constant(PALLET, name))
+
+    def amount(self, text: str | int) -> int:
+        """An amount in tokens (``"1.5"``) as planck."""
+        token = self.token
+        return parse_amount(text, decimals=token.decimals, symbol=token.symbol)
+
+    def blocks(self, text: Duration) -> int:
+        """A number of blocks, or a duration (``"2h"``) in blocks at the expected block time."""
+        return parse_duration(text, block_time_ms=self.block_time_ms)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_task(self, task_id: int) -> Task:
+        """The task `task_id`; `UnknownTask` when there is none."""
+        raw = self.chain.query(PALLET, "Tasks", [task_id])
+        if raw is None:
+            raise UnknownTask(
+                f"there is no task {task_id}",
+                task_id=task_id,
+                hint="list tasks with `decentralml list-tasks`",
+            )
+        return decode_task(task_id, raw, self.token)
+
+    show_task = get_task
+
+    def list_tasks(
+        self,
+        *,
+        open_only: bool = False,
+        kind: TaskKind | str | None = None,
+        creator: str | None = None,
+        limit: int | None = None,
+    ) -> list[Task]:
+        """Tasks, newest first, filtered by status, kind and creator."""
+        wanted_kind = TaskKind(kind) if kind is not None else None
+        found: list[Task] = []
+        for task in self._read_tasks():
+            if open_only and task.status is not TaskStatus.OPEN:
+                continue
+            if wanted_kind is not None and task.kind is not wanted_kind:
+                continue
+            if creator is not None and task.creator != creator:
+                continue
+            found.append(task)
+            if limit is not None and len(found) >= limit:
+                break
+        return found
+
+    def _read_tasks(self) -> list[Task]:
+        """Every task on record, newest first (one read per id for now)."""
+        next_id = int(self.chain.query(PALLET, "NextTaskId") or 0)
+        tasks = []
+        for task_id in range(next_id - 1, -1, -1):
+            raw = self.chain.query(PALLET, "Tasks", [task_id])
+            if raw is not None:
+                tasks.append(decode_task(task_id, raw, self.token))
+        return tasks
+
+    def get_assignment(self, task_id: int, worker: str) -> TaskResult | None:
+        """`worker`'s slot on the task, or None when it never took one."""
+        task = self.get_task(task_id)
+        raw = self.chain.query(PALLET, "Assignments", [task_id, worker])
+        if raw is None:
+            return None
+        return decode_assignment(task_id, worker, raw, review_period=task.review_period)
+
+    def list_results(self, task_id: int, *, all_slots: bool = False) -> list[TaskResult]:
+        """The task's results (committed, submitted, paid, rejected), or every slot."""
+        task = self.get_task(task_id)
+        with translate(self.url):
+            entries = self.chain.substrate.query_map(PALLET, "Assignments", [task_id])
+            rows = [(str(key.value), value.value) for key, value in entries]
+        results = [
+            decode_assignment(task_id, worker, raw, review_period=task.review_period)
+            for worker, raw in rows
+        ]
+        if not all_slots:
+            results = [r for r in results if r.state.value not in ("assigned", "released")]
+        return sorted(results, key=lambda r: (r.at is None, r.at or 0, r.worker))
+
+    list_task_results = list_results
+
+    def pull_task_bundle(self, task_id: int, dest: str | os.PathLike[str]) -> PullResult:
+        """Fetch the task's bundle, verify it against the chain's record, unpack it in `dest`."""
+        task = self.get_task(task_id)
+        ref = task.bundle
+        return self.store.pull(ref.cid, dest, sha256=ref.sha256, size=ref.size)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def call(self, call: str, params: dict[str, Any], *, task_id: int | None) -> Receipt:
+        """Sign and submit a marketplace call; plain-sentence errors; a `Receipt`."""
+        signer = self.signer
+        if signer is None:
+            raise ReadOnlyAccount("this needs an account that can sign", hint="pass --account")
+        try:
+            raw = self.chain.submit(signer, PALLET, call, params)
+        except ExtrinsicFailed as exc:
+            raise explain(exc, task_id) from exc
+        except TransactionRejected as exc:
+            raise explain_rejected(exc) from exc
+        paid = [
+            int(e.attributes["actual_fee"])
+            for e in raw.find("TransactionPayment", "TransactionFeePaid")
+            if e.attributes.get("who") == signer.ss58_address
+        ]
+        return Receipt(
+            call=call,
+            extrinsic_hash=raw.extrinsic_hash,
+            block_hash=raw.block_hash,
+            fee=sum(paid) if paid else raw.fee,
+            events=[
+                ChainEventModel(pallet=e.pallet, name=e.name, attributes=dict(e.attributes))
+                for e in raw.events
+            ],
+        )
+
+    def create_task(
+        self,
+        assets: str | os.PathLike[str],
+        *,
+        kind: TaskKind | str,
+        reward: str | int,
+        slots: int,
+        deadline: Duration,
+        policy: Policy | str = Policy.MANUAL,
+        submission: SubmissionMode | str | None = None,
+        review_period: Duration = "1d",
+        work_period: Duration = "1d",
+        reveal_period: Duration = "1d",
+        validator: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+    ) -> CreatedTask:
+        """Push the task bundle `assets` and post the task, holding `reward * slots`.
+
+        `reward` is in tokens; `deadline` in blocks from now or a duration; the periods are
+        blocks or durations. An auto-accept task is sealed; others are plain unless asked.
+        """
+        kind, policy = TaskKind(kind), Policy(policy)
+        mode = SubmissionMode(submission) if submission is not None else None
+        if mode is None:
+            mode = SubmissionMode.SEALED if policy is Policy.AUTO else SubmissionMode.PLAIN
+        if policy is Policy.AUTO and mode is SubmissionMode.PLAIN:
+            raise MarketplaceError("an auto-accept task must take sealed submissions")
+        metadata = {"title": title or Path(assets).resolve().name, "kind": kind.value}
+        if description:
+            metadata["description"] = description
+        params: dict[str, Any] = {
+            "kind": kind.chain_name,
+            "policy": policy.chain_name,
+            "submission": "Plain"
+            if mode is SubmissionMode.PLAIN
+            else {"Sealed": {"reveal_period": self.blocks(reveal_period)}},
+            "metadata": "0x" + json.dumps(metadata, separators=(",", ":")).encode().hex(),
+            "reward": self.amount(reward),
+            "slots": slots,
+            "review_period": self.blocks(review_period),
+            "work_period": self.blocks(work_period),
+            "validator": validator,
+        }
+        deadline_blocks = self.blocks(deadline)
+        deposit = self.constant("TaskDepositBase") + self.constant("TaskDepositPerByte") * (
+            len(params["metadata"]) // 2 - 1
+        )
+        self._check_funds(params["reward"] * slots + deposit, "the rewards and the deposit")
+        bundle = self.store.push(assets)
+        params["bundle"] = call_ref(ContentRef(**bundle.as_dict()))  # type: ignore[arg-type]
+        params["deadline"] = self.block_number() + deadline_blocks
+        receipt = self.call("create_task", params, task_id=None)
+        (created,) = receipt.find(PALLET, "TaskCreated")
+        task_id = int(created.attributes["task_id"])
+        return CreatedTask(task_id=task_id, task=self.get_task(task_id), receipt=receipt)
+
+    def assign_task(self, task_id: int) -> Receipt:
+        """Take a slot on the task (holds the assignment bond)."""
+        task = self.get_task(task_id)
+        self._check_open(task)
+        if self.block_number() + 1 >= task.deadline:
+            raise MarketplaceError(f"the deadline of task {task_id} has passed", task_id=task_id)
+        if task.free_slots == 0:
+            raise MarketplaceError(f"task {task_id} has no free slot", task_id=task_id)
+        if self.address in (task.creator, task.validator):
+            raise MarketplaceError(
+                f"the creator and the validator of task {task_id} cannot take it", task_id=task_id
+            )
+        self._check_funds(self.constant("AssignmentBond"), "the assignment bond")
+        return self.call("assign_task", {"task_id": task_id}, task_id=task_id)
+
+    def send_result(
+        self,
+        task_id: int,
+        directory: str | os.PathLike[str],
+        *,
+        restart: bool = False,
+        journal_root: Path | None = None,
+    ) -> SendOutcome:
+        """Send the result in `directory`, resuming from the journal; never waits for blocks.
+
+        Plain tasks: publish and submit. Sealed: before the deadline, commit (the outcome's
+        state is ``"committed"`` and says from which block to reveal); from the deadline,
+        publish and reveal.
+        """
+        journal = Journal.open(task_id, self.address, root=journal_root)
+        sender = ResultSender(self, self.store, journal, worker=self.address)
+        return sender.run(task_id, Path(directory), restart=restart)
+
+    send_task_result = send_result
+
+    def reveal_result(self, task_id: int, *, journal_root: Path | None = None) -> SendOutcome:
+        """Reveal a committed result from the journal (from the task's deadline)."""
+        journal = Journal.open(task_id, self.address, root=journal_root)
+        sender = ResultSender(self, self.store, journal, worker=self.address)
+        return sender.run(task_id, None)
+
+    def accept_result(self, task_id: int, worker: str) -> Receipt:
+        """Accept `worker`'s result and pay it the reward."""
+        self._check_reviewer(self.get_task(task_id))
+        return self.call("accept_result", {"task_id": task_id, "worker": worker}, task_id=task_id)
+
+    accept_task_result = accept_result
+
+    def reject_result(self, task_id: int, worker: str, reason: str) -> Receipt:
+        """Reject `worker`'s result with `reason`; the slot is freed for someone else."""
+        self._check_reviewer(self.get_task(task_id))
+        params = {"task_id": task_id, "worker": worker, "reason": "0x" + reason.encode().hex()}
+        return self.call("reject_result", params, task_id=task_id)
+
+    reject_task_result = reject_result
+
+    def cancel_task(self, task_id: int) -> Receipt:
+        self._check_reviewer(self.get_task(task_id), creator_only=True)
+        return self._task_call("cancel_task", task_id)
+
+    def close_task(self, task_id: int) -> Receipt:
+        return self._task_call("close_task", task_id)
+
+    def claim_reward(self, task_id: int) -> Receipt:
+        return self._task_call("claim_reward", task_id)
+
+    def remove_task(self, task_id: int) -> Receipt:
+        return self._task_call("remove_task", task_id)
+
+    def release_assignment(self, task_id: int, worker: str) -> Receipt:
+        params = {"task_id": task_id, "worker": worker}
+        return self.call("release_assignment", params, task_id=task_id)
+
+    def set_validator(self, task_id: int, validator: str | None) -> Receipt:
+        self._check_reviewer(self.get_task(task_id), creator_only=True)
+        params = {"task_id": task_id, "validator": validator}
+        return self.call("set_validator", params, task_id=task_id)
+
+    def publish_model(self, task_id: int, directory: str | os.PathLike[str]) -> PublishedModel:
+        """Push the federated model's bundle and record it for the task."""
+        self.get_task(task_id)
+        ref = ContentRef(**self.store.push(directory).as_dict())  # type: ignore[arg-type]
+        receipt = self.call(
+            "publish_model", {"task_id": task_id, "model": call_ref(ref)}, task_id=task_id
+        )
+        return PublishedModel(task_id=task_id, model=ref, receipt=receipt)
+
+    def _task_call(self, call: str, task_id: int) -> Receipt:
+        self.get_task(task_id)
+        return self.call(call, {"task_id": task_id}, task_id=task_id)
+
+    def _check_reviewer(self, task: Task, *, creator_only: bool = False) -> None:
+        allowed = {task.creator} if creator_only else {task.creator, task.validator}
+        if self.address not in allowed:
+            who = "creator" if creator_only else "creator or validator"
+            raise MarketplaceError(
+                f"not your task: only the {who} of task {task.task_id} may do this",
+                task_id=task.task_id,
+            )
+
+    def _check_funds(self, needed: int, what: str) -> None:
+        balance = self.chain.account_balance(self.address)
+        if balance.transferable < needed:
+            token = self.token
+            raise MarketplaceError(
+                f"insufficient balance: {what} need {token.format(needed)}, and the account "
+                f"has {token.format(balance.transferable)} it can use",
+                hint="fund the account, or lower the reward or the slots",
+            )
+
+    @staticmethod
+    def _check_open(task: Task) -> None:
+        if task.status is not TaskStatus.OPEN:
+            raise MarketplaceError(
+                f"task {task.task_id} is {task.status.value}", task_id=task.task_id
+            )
