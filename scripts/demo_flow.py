@@ -1,15 +1,20 @@
 """The marketplace flow on the local devnet and IPFS, end to end, through the Marketplace API.
 
-Run by `scripts/demo` after `decentralml devnet up`. //Alice (creator) pushes the contributor
-kit and posts a 3-slot task (plain submissions, decided by hand); //Bob, //Charlie and //Dave
-each take a slot (a small bond held), pull and verify the bundle, and send a result bundle
-(the bond comes back); Alice lists the results and accepts them all; each worker is paid. A
-final table shows every account's balance change and the fees it paid.
+Run by `scripts/demo` after `decentralml devnet up`. //Alice (creator) trains the initial
+Keras model with the creator kit (assets/model_creator), writes the model-contribution task
+bundle (the current model, the contributor kit, task.json) and posts a 3-slot task (plain
+submissions, decided by hand); //Bob, //Charlie and //Dave each take a slot (a small bond
+held), pull and verify the bundle, run its kit on their own shard of the digits (the kit's
+setup.sh and start_task.sh, as `decentralml run-task` does), and send the weights they trained
+(the bond comes back); Alice scores each result on her holdout, accepts them, and each worker
+is paid. A final table shows every account's balance change and the fees it paid.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +37,25 @@ def market_for(uri: str) -> Marketplace:
     return Marketplace(settings.url, ipfs_api=settings.ipfs_api, signer=keypair_from_uri(uri))
 
 
+def run_script(script: Path, *args: str) -> None:
+    """Run a kit's script with the demo's interpreter, its output streamed."""
+    env = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([str(script), *args], check=True, env=env)
+
+
+def score(result: Path) -> str:
+    """The creator's holdout score of a result directory, from the creator kit."""
+    out = subprocess.run(
+        [sys.executable, "-m", "model_creator", "evaluate", str(result)],
+        cwd=ROOT / "assets",
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "(no score)"
+
+
 def run() -> None:
     accounts = ("//Alice", *WORKERS)
     markets = {uri: market_for(uri) for uri in accounts}
@@ -41,8 +65,13 @@ def run() -> None:
     fees = dict.fromkeys(accounts, 0)
     console.print(f"chain {alice.chain.chain_name()} at {alice.url}, block {alice.block_number()}")
 
+    work = Path(tempfile.mkdtemp(prefix="decentralml-demo-"))
+    console.print("0. Alice trains the initial model and writes the task bundle (creator kit)")
+    run_script(ROOT / "assets" / "model_creator" / "start_task.sh", str(work / "creator"))
+    bundle = work / "creator" / "bundles" / "ModelContribution"
+
     created = alice.create_task(
-        ROOT / "assets" / "model_contributor",
+        bundle,
         kind="model-contribution",
         reward="2",
         slots=3,
@@ -59,29 +88,34 @@ def run() -> None:
         f"{token.format(created.task.deposit)} storage deposit"
     )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, uri in enumerate(WORKERS, start=1):
-            market = markets[uri]
-            fees[uri] += market.assign_task(task_id).fee
-            pulled = market.pull_task_bundle(task_id, Path(tmp) / f"task-{n}")
-            result = Path(tmp) / f"result-{n}"
-            result.mkdir()
-            (result / "result.json").write_text(
-                json.dumps({"worker": market.address, "num_samples": 400 + n})
-            )
-            sent = market.send_result(task_id, result, journal_root=Path(tmp) / "journal")
-            fees[uri] += sum(r.fee for r in sent.receipts)
-            console.print(
-                f"2.{n} {uri[2:]} took a slot, pulled the verified bundle "
-                f"({pulled.ref.size} bytes) and sent result {sent.result.cid}"
-            )
+    results: dict[str, Path] = {}
+    for n, uri in enumerate(WORKERS, start=1):
+        market = markets[uri]
+        fees[uri] += market.assign_task(task_id).fee
+        task_dir = work / f"task-{n}"
+        pulled = market.pull_task_bundle(task_id, task_dir)
+        spec = json.loads((task_dir / "task.json").read_text())
+        console.print(
+            f"2.{n} {uri[2:]} took a slot and pulled the verified bundle ({pulled.ref.size} "
+            f"bytes); training on shard {n - 1} (of 0..2) with {spec['start']}"
+        )
+        result = work / f"result-{n}"
+        run_script(task_dir / spec["setup"])
+        shard = ("--shard", str(n - 1), "--shards", str(len(WORKERS)))
+        run_script(task_dir / spec["start"], str(result), *shard)
+        sent = market.send_result(task_id, result, journal_root=work / "journal")
+        fees[uri] += sum(r.fee for r in sent.receipts)
+        results[market.address] = result
+        console.print(f"    sent result {sent.result.cid}")
 
     for result in alice.list_results(task_id):
+        scored = score(results[result.worker])
+        console.print(f"3. Alice scores {result.worker[:8]}…'s weights: {scored}")
         receipt = alice.accept_result(task_id, result.worker)
         fees["//Alice"] += receipt.fee
         (paid,) = receipt.find("Decentralml", "RewardPaid")
         console.print(
-            f"3. Alice accepted {result.worker[:8]}…: paid "
+            f"   Alice accepted {result.worker[:8]}…: paid "
             f"{token.format(int(paid.attributes['amount']))}"
         )
 
@@ -104,6 +138,9 @@ def run() -> None:
 def main() -> int:
     try:
         run()
+    except subprocess.CalledProcessError as exc:
+        console.print(f"[bold red]Error:[/] a kit failed ({exc.cmd[0]}, exit {exc.returncode})")
+        return 1
     except DecentralMLError as exc:
         console.print(f"[bold red]Error:[/] {exc.message}")
         if exc.hint:
