@@ -122,9 +122,19 @@ def assign_task(app: AppContext, task_id: int, dest: Path | None) -> None:
     default=None,
     help="Where the kit writes its result [default: ./task-ID-result].",
 )
+@click.argument("kit_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- KIT_ARGS...]")
 @common_options
-def run_task(app: AppContext, task_id: int, directory: Path | None, output: Path | None) -> None:
-    """Run the task kit: setup.sh, then start_task.sh OUTPUT (the creator's code)."""
+def run_task(
+    app: AppContext,
+    task_id: int,
+    directory: Path | None,
+    output: Path | None,
+    kit_args: tuple[str, ...],
+) -> None:
+    """Run the task kit: setup.sh, then start_task.sh OUTPUT [KIT_ARGS] (the creator's code).
+
+    Arguments after `--` go to start_task.sh, e.g. `-- --shard 1 --shards 3`.
+    """
     directory = directory or _default_dest(task_id)
     if not directory.is_dir():
         raise click.UsageError(f"{directory} does not exist: run `decentralml assign-task` first")
@@ -140,7 +150,9 @@ def run_task(app: AppContext, task_id: int, directory: Path | None, output: Path
     output.mkdir(parents=True, exist_ok=True)
     ran = []
     for script in scripts:
-        args = ["bash", script.name] + ([str(output)] if script.name == "start_task.sh" else [])
+        args = ["bash", script.name]
+        if script.name == "start_task.sh":
+            args += [str(output), *kit_args]
         app.info(f"$ {' '.join(args)}")
         # The kit's output goes to stderr, so --json keeps stdout for the one document.
         code = subprocess.call(args, cwd=kit, stdout=sys.stderr, stderr=sys.stderr)
