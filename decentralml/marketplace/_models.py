@@ -268,7 +268,8 @@ def decode_assignment(task_id: int, worker: str, raw: Any, *, review_period: int
     body = raw[name] if isinstance(raw, dict) else {}
     state = AssignmentState(name.lower())
     at = int(body["at"]) if "at" in body else None
-    result = decode_ref(body["result"]) if "result" in body else None
+    # A decided result keeps its reference (None on records from storage version 0).
+    result = decode_ref(body["result"]) if body.get("result") else None
     commitment = body.get("commitment")
     if isinstance(commitment, (list, tuple)):
         commitment = "0x" + bytes(commitment).hex()

@@ -402,7 +402,14 @@ def test_sealed_auto_accept_pays_at_reveal(
         "amount": REWARD,
     }
     assert balance(chain, worker) == Balance(w0.free + REWARD - worker.fees, holds())
-    assert chain.query("Decentralml", "Assignments", [task_id, worker.address]) == "Paid"
+    paid_record = chain.query("Decentralml", "Assignments", [task_id, worker.address])
+    # A decided result stays on record with the reference that was paid for.
+    stored = {
+        "cid": bytes.fromhex(str(sealed.result["cid"])[2:]).decode(),
+        "sha256": sealed.result["sha256"],
+        "size": sealed.result["size"],
+    }
+    assert paid_record == {"Paid": {"result": stored}}
 
     assert chain.block_number() + 1 < deadline + reveal_period
     assert refused(chain, worker, "close_task", task_id=task_id) == "RevealPeriodNotOver"

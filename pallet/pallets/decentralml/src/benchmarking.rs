@@ -177,7 +177,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(worker.clone()), task_id, max_content::<T>(9_999));
 
-		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Paid { result: Some(_) })
+		));
 	}
 
 	#[benchmark]
@@ -210,7 +213,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(worker.clone()), task_id, max_content::<T>(last), SALT);
 
-		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Paid { result: Some(_) })
+		));
 	}
 
 	#[benchmark]
@@ -244,7 +250,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(creator), task_id, worker.clone());
 
-		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Paid { result: Some(_) })
+		));
 	}
 
 	#[benchmark]
@@ -254,7 +263,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(creator), task_id, worker.clone(), vec![b'x'; r as usize]);
 
-		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Rejected));
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Rejected { result: Some(_) })
+		));
 	}
 
 	#[benchmark]
@@ -265,7 +277,10 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(worker.clone()), task_id);
 
-		assert_eq!(Assignments::<T>::get(task_id, &worker), Some(Assignment::Paid));
+		assert!(matches!(
+			Assignments::<T>::get(task_id, &worker),
+			Some(Assignment::Paid { result: Some(_) })
+		));
 	}
 
 	#[benchmark]

@@ -148,7 +148,7 @@ impl<T: Config> Pallet<T> {
 			ensure!(!task.is_reviewer(&worker), Error::<T>::OwnTask);
 			match Assignments::<T>::get(task_id, &worker) {
 				None => {},
-				Some(Assignment::Rejected) | Some(Assignment::Released) => {
+				Some(Assignment::Rejected { .. }) | Some(Assignment::Released) => {
 					return Err(Error::<T>::WorkerBarred.into())
 				},
 				Some(_) => return Err(Error::<T>::AlreadyAssigned.into()),
@@ -194,7 +194,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<BalanceOf<T>, DispatchError> {
 		match Assignments::<T>::get(task_id, worker) {
 			Some(Assignment::Assigned { bond, .. }) => Ok(bond),
-			None | Some(Assignment::Rejected) | Some(Assignment::Released) => {
+			None | Some(Assignment::Rejected { .. }) | Some(Assignment::Released) => {
 				Err(Error::<T>::NotAssigned.into())
 			},
 			Some(Assignment::Committed { .. }) => Err(Error::<T>::AlreadyCommitted.into()),
@@ -239,7 +239,7 @@ impl<T: Config> Pallet<T> {
 		let (commitment, bond) = match Assignments::<T>::get(task_id, &worker) {
 			Some(Assignment::Committed { commitment, bond, .. }) => (commitment, bond),
 			Some(Assignment::Assigned { .. }) => return Err(Error::<T>::NotCommitted.into()),
-			None | Some(Assignment::Rejected) | Some(Assignment::Released) => {
+			None | Some(Assignment::Rejected { .. }) | Some(Assignment::Released) => {
 				return Err(Error::<T>::NotAssigned.into())
 			},
 			Some(_) => return Err(Error::<T>::AlreadySubmitted.into()),
@@ -341,7 +341,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::ReviewPeriodOver
 		);
 		task.pending.saturating_dec();
-		Assignments::<T>::insert(task_id, &worker, Assignment::Rejected);
+		let result = Self::submitted_result(task_id, &worker);
+		Assignments::<T>::insert(task_id, &worker, Assignment::Rejected { result });
 		Self::remove_live_worker(task_id, &worker);
 		Tasks::<T>::insert(task_id, task);
 		Self::deposit_event(Event::ResultRejected { task_id, worker, by: who, reason });
@@ -598,6 +599,14 @@ impl<T: Config> Pallet<T> {
 		Self::pay_assignment(task_id, task, worker)
 	}
 
+	/// The result `worker` submitted to `task_id`, while it awaits a decision.
+	fn submitted_result(task_id: TaskId, worker: &T::AccountId) -> Option<ContentRefOf<T>> {
+		match Assignments::<T>::get(task_id, worker) {
+			Some(Assignment::Submitted { result, .. }) => Some(result),
+			_ => None,
+		}
+	}
+
 	/// Move exactly `reward` from the creator's hold to `worker` and mark the result paid.
 	fn pay_assignment(
 		task_id: TaskId,
@@ -619,7 +628,8 @@ impl<T: Config> Pallet<T> {
 		task.escrow = task.escrow.checked_sub(&amount).ok_or(Error::<T>::EscrowOverflow)?;
 		task.pending.saturating_dec();
 		task.paid.saturating_inc();
-		Assignments::<T>::insert(task_id, worker, Assignment::Paid);
+		let result = Self::submitted_result(task_id, worker);
+		Assignments::<T>::insert(task_id, worker, Assignment::Paid { result });
 		Self::deposit_event(Event::RewardPaid { task_id, worker: worker.clone(), amount });
 		Ok(())
 	}

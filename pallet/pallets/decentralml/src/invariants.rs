@@ -138,10 +138,10 @@ impl<T: Config> Pallet<T> {
 				Assignment::Assigned { .. } => assigned += 1,
 				Assignment::Committed { .. } => committed += 1,
 				Assignment::Submitted { .. } => pending += 1,
-				Assignment::Paid => paid += 1,
-				Assignment::Rejected | Assignment::Released => continue,
+				Assignment::Paid { .. } => paid += 1,
+				Assignment::Rejected { .. } | Assignment::Released => continue,
 			}
-			if !matches!(assignment, Assignment::Paid) {
+			if !matches!(assignment, Assignment::Paid { .. }) {
 				live_by_assignment.insert(worker);
 			}
 		}
@@ -211,7 +211,18 @@ impl<T: Config> Pallet<T> {
 						"a pending result's CID is not recorded for its worker"
 					);
 				},
-				Assignment::Paid | Assignment::Rejected => submitters += 1,
+				Assignment::Paid { result } | Assignment::Rejected { result } => {
+					submitters += 1;
+					// A decided result keeps its reference (records migrated from version 0
+					// have none), recorded under its own CID for its worker.
+					if let Some(result) = result {
+						ensure!(
+							SubmittedCids::<T>::get(task_id, blake2_256(&result.cid))
+								== Some(worker),
+							"a decided result's CID is not recorded for its worker"
+						);
+					}
+				},
 				Assignment::Assigned { .. }
 				| Assignment::Committed { .. }
 				| Assignment::Released => {},
@@ -223,7 +234,11 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				matches!(
 					Assignments::<T>::get(task_id, &worker),
-					Some(Assignment::Submitted { .. } | Assignment::Paid | Assignment::Rejected)
+					Some(
+						Assignment::Submitted { .. }
+							| Assignment::Paid { .. }
+							| Assignment::Rejected { .. }
+					)
 				),
 				"a recorded CID belongs to a worker who did not submit"
 			);

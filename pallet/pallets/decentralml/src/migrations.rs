@@ -99,7 +99,8 @@ pub mod v1 {
 	///   task records no deposit (logged), rather than failing the upgrade.
 	/// - An ended task released its deposit when it ended at version 0: it records none, and
 	///   its record can be removed after the retention period like any other.
-	/// - An unsubmitted assignment records a bond of zero: none was held when it was taken.
+	/// - An unsubmitted assignment records a bond of zero: none was held when it was taken; a
+	///   paid or rejected one records no result reference (version 0 did not keep it).
 	pub struct UncheckedMigrateV0ToV1<T>(core::marker::PhantomData<T>);
 
 	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateV0ToV1<T> {
@@ -118,8 +119,9 @@ pub mod v1 {
 					v0::Assignment::Submitted { result, at } => {
 						Assignment::Submitted { result, at }
 					},
-					v0::Assignment::Paid => Assignment::Paid,
-					v0::Assignment::Rejected => Assignment::Rejected,
+					// Version 0 did not keep a decided result's reference.
+					v0::Assignment::Paid => Assignment::Paid { result: None },
+					v0::Assignment::Rejected => Assignment::Rejected { result: None },
 					v0::Assignment::Released => Assignment::Released,
 				})
 			});

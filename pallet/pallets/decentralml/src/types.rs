@@ -324,9 +324,17 @@ pub enum Assignment<
 		at: BlockNumber,
 	},
 	/// The result was accepted and paid.
-	Paid,
+	Paid {
+		/// The result bundle, kept so the task's record shows what was paid for; `None` only
+		/// on records migrated from storage version 0, which did not keep it.
+		result: Option<ContentRef<MaxCidLen>>,
+	},
 	/// The result was rejected; the worker cannot take the task again.
-	Rejected,
+	Rejected {
+		/// The result bundle, kept so the task's record shows what was rejected; `None` only
+		/// on records migrated from storage version 0.
+		result: Option<ContentRef<MaxCidLen>>,
+	},
 	/// The slot was released because the worker did not submit within the work period; the
 	/// worker cannot take the task again.
 	Released,

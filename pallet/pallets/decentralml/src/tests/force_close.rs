@@ -34,7 +34,10 @@ fn force_close_pays_every_submitted_result_and_refunds_the_rest() {
 		let t = task(id);
 		assert_eq!((t.status, t.ended_at, t.paid, t.escrow), (TaskStatus::Closed, Some(2), 2, 0));
 		assert_eq!(Assignments::<Test>::get(id, EVE), None);
-		assert_eq!(Assignments::<Test>::get(id, DAVE), Some(Assignment::Rejected));
+		assert_eq!(
+			Assignments::<Test>::get(id, DAVE),
+			Some(Assignment::Rejected { result: Some(bounded("d")) })
+		);
 		assert_eq!(
 			events(),
 			vec![

@@ -102,6 +102,11 @@ fn remove_task_works_after_the_retention_period() {
 			Error::<Test>::RetentionPeriodNotOver
 		);
 		assert_eq!(task(id).model, Some(bounded("m")));
+		// Every decided result is still on record with what was sent.
+		let decided = |w| Assignments::<Test>::get(id, w);
+		assert_eq!(decided(BOB), Some(Assignment::Paid { result: Some(bounded("b")) }));
+		assert_eq!(decided(CHARLIE), Some(Assignment::Rejected { result: Some(bounded("c")) }));
+		assert_eq!(decided(DAVE), Some(Assignment::Paid { result: Some(bounded("d")) }));
 		go_to_block(DEADLINE + REVIEW + RETENTION_PERIOD);
 		events();
 		assert_ok!(Decentralml::remove_task(RuntimeOrigin::signed(EVE), id));

@@ -137,7 +137,11 @@ fn migration_translates_every_task_assignment_and_hold() {
 		assert_eq!(a(CHARLIE), Some(Assignment::Submitted { result: bounded("c"), at: 3 }));
 		assert_eq!(
 			(a(DAVE), a(EVE), a(FERDIE)),
-			(Some(Assignment::Paid), Some(Assignment::Rejected), Some(Assignment::Released))
+			(
+				Some(Assignment::Paid { result: None }),
+				Some(Assignment::Rejected { result: None }),
+				Some(Assignment::Released)
+			)
 		);
 		assert_eq!(held_bond(BOB), 0);
 
@@ -178,7 +182,10 @@ fn migrated_tasks_run_to_their_end_under_the_new_rules() {
 		go_to_block(DEADLINE + REVIEW);
 		assert_ok!(Decentralml::close_task(RuntimeOrigin::signed(EVE), 0));
 		// CHARLIE's result lapsed past its review period and was paid at close.
-		assert_eq!(crate::pallet::Assignments::<Test>::get(0, CHARLIE), Some(Assignment::Paid));
+		assert_eq!(
+			crate::pallet::Assignments::<Test>::get(0, CHARLIE),
+			Some(Assignment::Paid { result: Some(bounded("c")) })
+		);
 		assert_eq!(held(ALICE), 0);
 		// Every record can be removed after the retention period.
 		go_to_block(DEADLINE + REVIEW + RETENTION_PERIOD);

@@ -21,7 +21,10 @@ fn accept_result_works() {
 		assert_eq!(held(ALICE), escrow - REWARD);
 		assert_eq!(free(ALICE), ENDOWMENT - escrow - DEPOSIT);
 		assert_eq!(task(id).escrow, escrow - REWARD);
-		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Paid));
+		assert_eq!(
+			Assignments::<Test>::get(id, BOB),
+			Some(Assignment::Paid { result: Some(bounded("r1")) })
+		);
 		assert_eq!(
 			events(),
 			vec![
@@ -117,7 +120,10 @@ fn reject_result_works() {
 			BOB,
 			b"accuracy below baseline".to_vec()
 		));
-		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Rejected));
+		assert_eq!(
+			Assignments::<Test>::get(id, BOB),
+			Some(Assignment::Rejected { result: Some(bounded("r1")) })
+		);
 		assert_eq!(free(BOB), ENDOWMENT);
 		assert_eq!(held(ALICE), escrow);
 		assert_eq!(task(id).free_slots(), 2);

@@ -67,7 +67,10 @@ fn sealed_auto_accept_pays_at_reveal() {
 		assert_ok!(reveal(id, BOB, "b"));
 		assert_eq!((free(BOB), held_bond(BOB)), (ENDOWMENT + REWARD, 0));
 		assert_eq!(held(ALICE), escrow - REWARD);
-		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Paid));
+		assert_eq!(
+			Assignments::<Test>::get(id, BOB),
+			Some(Assignment::Paid { result: Some(bounded("b")) })
+		);
 		assert_eq!((task(id).committed, task(id).pending, task(id).paid), (0, 0, 1));
 		assert_eq!(
 			events(),

@@ -497,7 +497,7 @@ struct Watch {
 impl Watch {
 	fn check(&mut self, now: u64) -> Result<(), String> {
 		for (key, ()) in &self.due {
-			if matches!(Assignments::<Test>::get(key.0, key.1), Some(Assignment::Rejected)) {
+			if matches!(Assignments::<Test>::get(key.0, key.1), Some(Assignment::Rejected { .. })) {
 				return Err(format!("{key:?} was rejected after its review period"));
 			}
 		}

@@ -51,7 +51,10 @@ fn plain_auto_accept_from_before_sealed_submissions_still_pays_at_submission() {
 		submit(id, BOB, "r1");
 		assert_eq!(free(BOB), ENDOWMENT + REWARD);
 		assert_eq!(held(ALICE), escrow - REWARD);
-		assert_eq!(Assignments::<Test>::get(id, BOB), Some(Assignment::Paid));
+		assert_eq!(
+			Assignments::<Test>::get(id, BOB),
+			Some(Assignment::Paid { result: Some(bounded("r1")) })
+		);
 		assert_eq!((task(id).pending, task(id).paid), (0, 1));
 		assert!(LiveWorkers::<Test>::get(id).is_empty());
 		assert_eq!(
