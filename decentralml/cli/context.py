@@ -170,6 +170,8 @@ def _error_document(exc: DecentralMLError) -> dict[str, Any]:
         "reason",
         "pallet",
         "name",
+        "tx_hash",
+        "valid_until",
     ):
         value = getattr(exc, attr, None)
         if value is not None:
