@@ -1,10 +1,14 @@
 """Talking to the chain: connection, signing, submission, events and error mapping."""
 
 from decentralml.chain.client import (
+    DEFAULT_ERA_PERIOD,
+    DEFAULT_INCLUSION_TIMEOUT,
+    DEFAULT_TIMEOUT,
     HOLD_REASONS,
     AccountBalance,
     ChainClient,
     ChainEvent,
+    PendingExtrinsic,
     Receipt,
     TokenInfo,
 )
@@ -12,10 +16,14 @@ from decentralml.chain.keys import keypair_from_uri
 from decentralml.chain.sealed import commitment_preimage, new_salt, result_commitment
 
 __all__ = [
+    "DEFAULT_ERA_PERIOD",
+    "DEFAULT_INCLUSION_TIMEOUT",
+    "DEFAULT_TIMEOUT",
     "HOLD_REASONS",
     "AccountBalance",
     "ChainClient",
     "ChainEvent",
+    "PendingExtrinsic",
     "Receipt",
     "TokenInfo",
     "commitment_preimage",

@@ -27,10 +27,14 @@ def test_chain_surface_is_pinned() -> None:
     import decentralml.chain
 
     assert set(decentralml.chain.__all__) == {
+        "DEFAULT_ERA_PERIOD",
+        "DEFAULT_INCLUSION_TIMEOUT",
+        "DEFAULT_TIMEOUT",
         "HOLD_REASONS",
         "AccountBalance",
         "ChainClient",
         "ChainEvent",
+        "PendingExtrinsic",
         "Receipt",
         "commitment_preimage",
         "keypair_from_uri",
