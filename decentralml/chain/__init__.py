@@ -1,5 +1,14 @@
-"""Talking to the chain: connection, signing, submission, events and error mapping."""
+"""Talking to the chain: connection, signing, submission, events, error mapping and the
+marketplace's records."""
 
+from decentralml.chain._records import (
+    Assignment,
+    Submission,
+    TaskInfo,
+    TaskKind,
+    TaskStatus,
+    ValidationPolicy,
+)
 from decentralml.chain.client import (
     DEFAULT_ERA_PERIOD,
     DEFAULT_INCLUSION_TIMEOUT,
@@ -21,11 +30,17 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "HOLD_REASONS",
     "AccountBalance",
+    "Assignment",
     "ChainClient",
     "ChainEvent",
     "PendingExtrinsic",
     "Receipt",
+    "Submission",
+    "TaskInfo",
+    "TaskKind",
+    "TaskStatus",
     "TokenInfo",
+    "ValidationPolicy",
     "commitment_preimage",
     "keypair_from_uri",
     "new_salt",

@@ -5,18 +5,23 @@ What it guarantees (docs/architecture.md, "Chain and client"): every transaction
 back (`submit_nowait`); every answer is awaited at most `timeout` seconds and every inclusion
 at most `inclusion_timeout`; a read whose connection dropped is retried once on a new one; a
 transaction whose answer never came is looked up by hash, never signed again
-(`OutcomeUnknown`).
+(`OutcomeUnknown`); tasks are listed by computed keys in batches (`list_tasks`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from scalecodec.base import ScaleBytes
+from scalecodec.utils.ss58 import ss58_encode
 from substrateinterface import Keypair, SubstrateInterface
 
+from decentralml.chain import _listing
 from decentralml.chain._connection import DEFAULT_TIMEOUT, Connection
+from decentralml.chain._records import Assignment, TaskInfo, TaskKind
 from decentralml.chain._transactions import (
     DEFAULT_ERA_PERIOD,
     DEFAULT_INCLUSION_TIMEOUT,
@@ -34,6 +39,8 @@ PALLET = "Decentralml"
 # storage deposit of a task record until it is removed (from its creator), and the bond of an
 # assignment not yet submitted or committed (from its worker).
 HOLD_REASONS = ("TaskEscrow", "TaskStorage", "AssignmentBond")
+# Keys per page when iterating a prefix (the most a node returns per page).
+_KEYS_PAGE = 1000
 
 __all__ = [
     "DEFAULT_ERA_PERIOD",
@@ -87,6 +94,11 @@ def _reason(hold_id: Any) -> str:
     return str(hold_id)
 
 
+def _at(params: list[Any], block_hash: str | None) -> list[Any]:
+    """RPC parameters with the block to read at, when one is given (else the best block)."""
+    return [*params, block_hash] if block_hash is not None else params
+
+
 class ChainClient:
     """A connection to a decentralml chain.
 
@@ -129,6 +141,7 @@ class ChainClient:
             inclusion_timeout=inclusion_timeout,
             max_pending=max_pending,
         )
+        self._storage_types: dict[tuple[int | None, str], tuple[str, list[str]]] = {}
 
     def __enter__(self) -> ChainClient:
         return self
@@ -303,3 +316,145 @@ class ChainClient:
         if where is None:
             return None
         return self._tx.receipt("extrinsic", tx_hash, where)
+
+    # -- marketplace records ------------------------------------------------------------------
+
+    def next_task_id(self, *, block_hash: str | None = None) -> int:
+        """The id the next task will get: every task ever created has a smaller one."""
+        key = "0x" + _listing.storage_prefix(PALLET, "NextTaskId").hex()
+        raw = self._conn.rpc("state_getStorage", _at([key], block_hash))
+        return int.from_bytes(bytes.fromhex(raw[2:]), "little") if raw else 0
+
+    def task(self, task_id: int, *, block_hash: str | None = None) -> TaskInfo | None:
+        """Task `task_id` as stored, or None when there is no such task (or it was removed)."""
+        type_string, hashers = self._storage_type("Tasks", block_hash)
+        key = _listing.u32_key(_listing.storage_prefix(PALLET, "Tasks"), hashers[0], task_id)
+        raw = self._conn.rpc("state_getStorage", _at([key], block_hash))
+        return None if raw is None else self._decode_task(type_string, task_id, raw)
+
+    def list_tasks(
+        self,
+        *,
+        open_only: bool = False,
+        kind: TaskKind | str | None = None,
+        creator: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        batch_size: int = _listing.DEFAULT_BATCH_SIZE,
+        block_hash: str | None = None,
+    ) -> Iterator[TaskInfo]:
+        """Tasks in id order (or newest first), read lazily in batches at one block.
+
+        The keys of task ids ``0 .. NextTaskId - 1`` are computed here and their values read
+        `batch_size` per request (``state_queryStorageAt``), all at the best block when the
+        iteration starts (or `block_hash`); removed tasks are skipped. Memory stays that of
+        one batch however many tasks there are.
+
+        Parameters
+        ----------
+        open_only:
+            Only tasks whose status is ``Open``.
+        kind:
+            Only tasks of this `TaskKind` (or its name, ``"DataAnnotation"``).
+        creator:
+            Only tasks created by this SS58 address (any network prefix).
+        limit:
+            Yield at most this many tasks (and read no batch past the last one).
+        newest_first:
+            Highest ids first.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        keep = _listing.task_filter(
+            open_only=open_only,
+            kind=kind,
+            creator=creator,
+            ss58_format=self.ss58_format if creator is not None else 42,
+        )
+        return self._iter_tasks(keep, limit, newest_first, batch_size, block_hash)
+
+    def _iter_tasks(
+        self,
+        keep: Any,
+        limit: int | None,
+        newest_first: bool,
+        batch_size: int,
+        block_hash: str | None,
+    ) -> Iterator[TaskInfo]:
+        at = block_hash or str(self._conn.rpc("chain_getBlockHash", []))
+        type_string, hashers = self._storage_type("Tasks", at)
+        yield from _listing.iter_tasks(
+            self,
+            lambda task_id, raw: self._decode_task(type_string, task_id, raw),
+            prefix=_listing.storage_prefix(PALLET, "Tasks"),
+            hasher=hashers[0],
+            next_id=self.next_task_id(block_hash=at),
+            block_hash=at,
+            batch_size=batch_size,
+            newest_first=newest_first,
+            keep=keep,
+            limit=limit,
+        )
+
+    def read_many(self, keys: list[str], block_hash: str) -> dict[str, str | None]:
+        """Raw values (hex) of `keys` at `block_hash` in one request; None where absent."""
+        answer = self._conn.rpc("state_queryStorageAt", [keys, block_hash]) or []
+        values: dict[str, str | None] = {}
+        for change_set in answer:
+            for key, value in change_set["changes"]:
+                values[str(key)] = value
+        return values
+
+    def assignments(self, task_id: int, *, block_hash: str | None = None) -> list[Assignment]:
+        """Every assignment record of task `task_id` (at most `MaxAssignmentsPerTask`), in
+        storage order: live ones and the paid, rejected and released ones kept with it."""
+        at = block_hash or str(self._conn.rpc("chain_getBlockHash", []))
+        type_string, hashers = self._storage_type("Assignments", at)
+        prefix = _listing.storage_prefix(PALLET, "Assignments") + _listing.hash_key(
+            hashers[0], task_id.to_bytes(4, "little")
+        )
+        keys: list[str] = []
+        while True:
+            start = keys[-1] if keys else None
+            page = self._conn.rpc(
+                "state_getKeysPaged", ["0x" + prefix.hex(), _KEYS_PAGE, start, at]
+            )
+            keys.extend(str(k) for k in page or [])
+            if not page or len(page) < _KEYS_PAGE:
+                break
+        values = self.read_many(keys, at) if keys else {}
+        result = []
+        for key in keys:
+            raw = values.get(key)
+            if raw is None:
+                continue
+            # The worker is the key's tail: blake2_128 (16 bytes) then the 32-byte account.
+            worker = ss58_encode(bytes.fromhex(key[2:])[-32:], ss58_format=self.ss58_format)
+            obj = self._decode(type_string, raw)
+            result.append(_listing.assignment_from_scale(task_id, worker, obj))
+        return result
+
+    def _storage_type(self, item: str, block_hash: str | None) -> tuple[str, list[str]]:
+        """The value type and key hashers of ``Decentralml.<item>`` in the runtime at
+        `block_hash`."""
+
+        def read(substrate: SubstrateInterface) -> tuple[str, list[str]]:
+            substrate.init_runtime(block_hash=block_hash)
+            cache_key = (substrate.runtime_version, item)
+            if cache_key not in self._storage_types:
+                function = substrate.get_metadata_storage_function(PALLET, item)
+                if function is None:
+                    raise ChainError(f"the chain has no storage {PALLET}.{item}")
+                hashers = list(function.value["type"]["Map"]["hashers"])
+                self._storage_types[cache_key] = (function.get_value_type_string(), hashers)
+            return self._storage_types[cache_key]
+
+        return self._conn.read(read)
+
+    def _decode(self, type_string: str, raw: str) -> Any:
+        obj = self.substrate.runtime_config.create_scale_object(type_string, data=ScaleBytes(raw))
+        obj.decode()
+        return obj
+
+    def _decode_task(self, type_string: str, task_id: int, raw: str) -> TaskInfo:
+        return _listing.task_from_scale(task_id, self._decode(type_string, raw))

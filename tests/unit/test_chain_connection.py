@@ -138,6 +138,7 @@ def test_a_websocket_that_never_answers_fails_each_call_within_the_timeout(
         for call in (
             client.block_number,
             lambda: client.constant("Decentralml", "MaxSlots"),
+            lambda: list(client.list_tasks()),
         ):
             started = time.monotonic()
             with pytest.raises(ChainUnavailable, match="did not answer"):

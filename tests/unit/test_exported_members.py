@@ -32,15 +32,21 @@ def test_chain_surface_is_pinned() -> None:
         "DEFAULT_TIMEOUT",
         "HOLD_REASONS",
         "AccountBalance",
+        "Assignment",
         "ChainClient",
         "ChainEvent",
         "PendingExtrinsic",
         "Receipt",
+        "Submission",
+        "TaskInfo",
+        "TaskKind",
+        "TaskStatus",
         "commitment_preimage",
         "keypair_from_uri",
         "new_salt",
         "result_commitment",
         "TokenInfo",
+        "ValidationPolicy",
     }
     for name in decentralml.chain.__all__:
         assert hasattr(decentralml.chain, name)
