@@ -214,6 +214,18 @@ def password_file_option(func: F) -> F:
     )(func)
 
 
+def chain_timeout_option(func: F) -> F:
+    """``--timeout SECONDS``: how long any one answer from the chain may take."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        metavar="SECONDS",
+        help="How long to wait for each answer from the chain before giving up (exit 3) "
+        "[env DECENTRALML_CHAIN_TIMEOUT, config chain_timeout; default 30].",
+    )(func)
+
+
 def common_options(func: F) -> F:
     """Add --json, --yes, --account, --url and --ipfs-api and pass an `AppContext` first.
 
