@@ -39,7 +39,7 @@ def run() -> None:
     settings = resolve_settings({})
     alice, bob = keypair_from_uri("//Alice"), keypair_from_uri("//Bob")
     with (
-        ChainClient(settings.url) as chain,
+        ChainClient(settings.url, timeout=settings.chain_timeout) as chain,
         IpfsStore(settings.ipfs_api) as ipfs,
         tempfile.TemporaryDirectory() as tmp,
     ):
