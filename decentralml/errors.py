@@ -33,6 +33,11 @@ to exit code 1.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from decentralml.chain import PendingExtrinsic
+
 
 class DecentralMLError(Exception):
     """Base class of every error decentralml raises."""
@@ -115,7 +120,7 @@ class OutcomeUnknown(ChainUnavailable):
         address: str,
         tx_hash: str,
         valid_until: int | None = None,
-        pending: object | None = None,
+        pending: PendingExtrinsic | None = None,
         hint: str | None = None,
     ) -> None:
         super().__init__(message, address=address, hint=hint)

@@ -10,7 +10,6 @@ transaction whose answer never came is looked up by hash, never signed again
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,6 @@ from decentralml.chain._transactions import (
 )
 from decentralml.chain._types import ChainEvent, Receipt
 from decentralml.errors import ChainError
-
-log = logging.getLogger(__name__)
 
 PALLET = "Decentralml"
 # Why the marketplace holds funds (the pallet's `HoldReason`, in the runtime's hold reason as

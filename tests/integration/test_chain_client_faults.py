@@ -158,7 +158,8 @@ def test_a_write_frozen_after_sending_is_unknown_then_found_once(chain_to_break:
         assert err.tx_hash in err.message and err.tx_hash in (err.hint or "")
         assert isinstance(err, ChainUnavailable)  # the CLI's exit 3
 
-        receipt = err.pending.wait()  # type: ignore[attr-defined]
+        assert err.pending is not None
+        receipt = err.pending.wait()
         assert receipt.extrinsic_hash == err.tx_hash
         assert client.account_nonce(ALICE.ss58_address) == nonce + 1
         assert client.next_task_id() == next_id + 1
