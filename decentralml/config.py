@@ -7,6 +7,7 @@ The config file is TOML at ``<user config dir>/decentralml/config.toml`` (or the
     ipfs_api = "http://127.0.0.1:5001"
     account = "//Alice"
     ipfs_timeout = 60      # seconds to wait for the IPFS daemon and for content
+    chain_timeout = 30     # seconds to wait for any one answer from the chain
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Settings:
     ipfs_api: str = f"http://127.0.0.1:{DEFAULT_IPFS_API_PORT}"
     account: str | None = None
     ipfs_timeout: float = 60.0
+    chain_timeout: float = 30.0
     json: bool = False
     yes: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)

@@ -14,10 +14,12 @@ Every error the library raises derives from `DecentralMLError`::
         ReadOnlyAccount      an address was given where a signing account is needed
       ServiceUnavailable     a service could not be reached (CLI exit 3)
         ChainUnavailable     the chain's RPC endpoint
+          OutcomeUnknown     a transaction was sent; whether it lands cannot be told yet
         IpfsUnavailable      the IPFS daemon's RPC API
       DevnetError            the local dev network could not be started or stopped
       ChainError             the chain refused or failed a request
         TransactionRejected  the transaction pool refused a transaction (fees, nonce)
+          TransactionDropped a sent transaction can no longer be included (era over, nonce used)
         ExtrinsicFailed      a transaction was included but its call failed
       StorageError           a bundle could not be stored, fetched or unpacked
         ContentNotFound      no content for a CID within the timeout
@@ -34,6 +36,11 @@ to exit code 1.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from decentralml.chain import PendingExtrinsic
 
 
 class DecentralMLError(Exception):
@@ -106,6 +113,32 @@ class ChainUnavailable(ServiceUnavailable):
     """The chain's RPC endpoint did not answer."""
 
 
+class OutcomeUnknown(ChainUnavailable):
+    """A transaction was sent, but whether it was (or will be) included cannot be told now.
+
+    Never sign the same action again on this error: the transaction may still land. Look it
+    up by `tx_hash` (`ChainClient.find_extrinsic`, or `pending.wait()` once the chain
+    answers): it is included by block `valid_until` or never.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        address: str,
+        tx_hash: str,
+        valid_until: int | None = None,
+        pending: PendingExtrinsic | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, address=address, hint=hint)
+        self.tx_hash = tx_hash
+        # The last block that can include the transaction (its era's end), when known.
+        self.valid_until = valid_until
+        # The `PendingExtrinsic` to wait on again, when the client has one.
+        self.pending = pending
+
+
 class IpfsUnavailable(ServiceUnavailable):
     """The IPFS daemon's RPC API did not answer."""
 
@@ -120,6 +153,17 @@ class ChainError(DecentralMLError):
 
 class TransactionRejected(ChainError):
     """The chain refused a transaction before including it (e.g. it cannot pay its fee)."""
+
+
+class TransactionDropped(TransactionRejected):
+    """A sent transaction was not included and never will be: its era ended, or another
+    transaction used its nonce. Nothing it asked for happened; it is safe to send again."""
+
+    def __init__(self, message: str, *, tx_hash: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.tx_hash = tx_hash
+        # "expired" (the era ended) or "nonce used" (another transaction took its nonce).
+        self.reason = reason
 
 
 class ExtrinsicFailed(ChainError):

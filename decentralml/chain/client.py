@@ -1,17 +1,34 @@
-"""A small chain client over substrate-interface: connect, sign, submit, read events and state."""
+"""A chain client over substrate-interface: connect, sign, submit, read events and state.
+
+What it guarantees (docs/architecture.md, "Chain and client"): every transaction is mortal
+(`era_period` blocks); nonces are counted per account, so transactions can be sent back to
+back (`submit_nowait`); every answer is awaited at most `timeout` seconds and every inclusion
+at most `inclusion_timeout`; a read whose connection dropped is retried once on a new one; a
+transaction whose answer never came is looked up by hash, never signed again
+(`OutcomeUnknown`); tasks are listed by computed keys in batches (`list_tasks`).
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from scalecodec.base import ScaleBytes
+from scalecodec.utils.ss58 import ss58_encode
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.chain._errors import translate
-from decentralml.errors import ChainError, ExtrinsicFailed
-
-log = logging.getLogger(__name__)
+from decentralml.chain import _listing
+from decentralml.chain._connection import DEFAULT_TIMEOUT, Connection
+from decentralml.chain._records import Assignment, TaskInfo, TaskKind
+from decentralml.chain._transactions import (
+    DEFAULT_ERA_PERIOD,
+    DEFAULT_INCLUSION_TIMEOUT,
+    PendingExtrinsic,
+    Transactions,
+)
+from decentralml.chain._types import ChainEvent, Receipt
+from decentralml.errors import ChainError
 
 PALLET = "Decentralml"
 # Why the marketplace holds funds (the pallet's `HoldReason`, in the runtime's hold reason as
@@ -19,29 +36,21 @@ PALLET = "Decentralml"
 # storage deposit of a task record until it is removed (from its creator), and the bond of an
 # assignment not yet submitted or committed (from its worker).
 HOLD_REASONS = ("TaskEscrow", "TaskStorage", "AssignmentBond")
+# Keys per page when iterating a prefix (the most a node returns per page).
+_KEYS_PAGE = 1000
 
-
-@dataclass(frozen=True)
-class ChainEvent:
-    """One event from a receipt: `pallet`, `name` and its named fields."""
-
-    pallet: str
-    name: str
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What an included transaction did."""
-
-    extrinsic_hash: str
-    block_hash: str
-    fee: int
-    events: tuple[ChainEvent, ...]
-
-    def find(self, pallet: str, name: str) -> list[ChainEvent]:
-        """The events of this transaction named `pallet.name`, in order."""
-        return [e for e in self.events if e.pallet == pallet and e.name == name]
+__all__ = [
+    "DEFAULT_ERA_PERIOD",
+    "DEFAULT_INCLUSION_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "HOLD_REASONS",
+    "AccountBalance",
+    "ChainClient",
+    "ChainEvent",
+    "PendingExtrinsic",
+    "Receipt",
+    "TokenInfo",
+]
 
 
 @dataclass(frozen=True)
@@ -82,26 +91,54 @@ def _reason(hold_id: Any) -> str:
     return str(hold_id)
 
 
-def _to_event(record: Any) -> ChainEvent:
-    value = record.value.get("event", record.value)
-    attributes = value.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        attributes = {"value": attributes}
-    return ChainEvent(pallet=value["module_id"], name=value["event_id"], attributes=attributes)
+def _at(params: list[Any], block_hash: str | None) -> list[Any]:
+    """RPC parameters with the block to read at, when one is given (else the best block)."""
+    return [*params, block_hash] if block_hash is not None else params
 
 
 class ChainClient:
     """A connection to a decentralml chain.
 
     Use as a context manager; `close()` ends the websocket.
+
+    Parameters
+    ----------
+    url:
+        The chain's websocket RPC endpoint (``ws://`` or ``wss://``).
+    timeout:
+        Seconds any one answer may take (connecting included) before the call fails with
+        `ChainUnavailable`.
+    era_period:
+        Blocks each transaction stays valid for after the block it names (a power of two).
+    inclusion_timeout:
+        Seconds `submit` (and `PendingExtrinsic.wait` by default) waits for inclusion before
+        `OutcomeUnknown`.
+    max_pending:
+        Transactions of one account sent and not yet included before `submit_nowait` waits
+        for the chain to catch up (default: half of `era_period`).
+    substrate:
+        An existing substrate-interface object to use instead of connecting.
     """
 
-    def __init__(self, url: str, *, substrate: SubstrateInterface | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        era_period: int = DEFAULT_ERA_PERIOD,
+        inclusion_timeout: float = DEFAULT_INCLUSION_TIMEOUT,
+        max_pending: int | None = None,
+        substrate: SubstrateInterface | None = None,
+    ) -> None:
         self.url = url
-        if substrate is None:
-            with translate(url):
-                substrate = SubstrateInterface(url=url, auto_reconnect=False)
-        self._substrate = substrate
+        self._conn = Connection(url, timeout=timeout, substrate=substrate)
+        self._tx = Transactions(
+            self._conn,
+            era_period=era_period,
+            inclusion_timeout=inclusion_timeout,
+            max_pending=max_pending,
+        )
+        self._storage_types: dict[tuple[int | None, str], tuple[str, list[str]]] = {}
 
     def __enter__(self) -> ChainClient:
         return self
@@ -110,37 +147,46 @@ class ChainClient:
         self.close()
 
     def close(self) -> None:
-        self._substrate.close()
+        self._conn.close()
 
     @property
     def substrate(self) -> SubstrateInterface:
         """The underlying substrate-interface object, for what this client does not wrap."""
-        return self._substrate
+        return self._conn.substrate
+
+    @property
+    def timeout(self) -> float:
+        """Seconds any one answer from the chain may take."""
+        return self._conn.timeout
+
+    @property
+    def era_period(self) -> int:
+        """Blocks a transaction stays valid for after the block it names."""
+        return self._tx.era_period
 
     @property
     def ss58_format(self) -> int:
-        return int(self._substrate.ss58_format or 42)
+        """The chain's address prefix (read once from its properties)."""
+        return self._conn.read(lambda s: int(s.ss58_format or 42))
+
+    # -- reads (retried once on a new connection when the old one dropped) -------------------
 
     def chain_name(self) -> str:
-        with translate(self.url):
-            return str(self._substrate.rpc_request("system_chain", [])["result"])
+        return str(self._conn.rpc("system_chain", []))
 
     def block_number(self) -> int:
-        with translate(self.url):
-            header = self._substrate.rpc_request("chain_getHeader", [])["result"]
+        header = self._conn.rpc("chain_getHeader", [])
         return int(header["number"], 16)
 
     def constant(self, pallet: str, name: str) -> Any:
-        with translate(self.url):
-            value = self._substrate.get_constant(pallet, name)
+        value = self._conn.read(lambda s: s.get_constant(pallet, name))
         if value is None:
             raise ChainError(f"the chain has no constant {pallet}.{name}")
         return value.value
 
     def query(self, pallet: str, storage: str, params: list[Any] | None = None) -> Any:
         """The decoded value of a storage item, or None when absent."""
-        with translate(self.url):
-            result = self._substrate.query(pallet, storage, params or [])
+        result = self._conn.read(lambda s: s.query(pallet, storage, params or []))
         return result.value if result is not None else None
 
     def free_balance(self, address: str) -> int:
@@ -149,8 +195,7 @@ class ChainClient:
 
     def token(self) -> TokenInfo:
         """The native token's symbol and decimals, from the chain's properties."""
-        with translate(self.url):
-            properties = self._substrate.rpc_request("system_properties", [])["result"] or {}
+        properties = self._conn.rpc("system_properties", []) or {}
         symbol = properties.get("tokenSymbol") or "UNIT"
         decimals = properties.get("tokenDecimals")
         # Multi-token chains list several; the first is the native one.
@@ -160,11 +205,15 @@ class ChainClient:
 
     def account_balance(self, address: str) -> AccountBalance:
         """Free, reserved (held) and frozen balance of `address`, read at the best block."""
-        with translate(self.url):
-            block_hash = self._substrate.get_chain_head()
-            number = self._substrate.get_block_number(block_hash)
-            account = self._substrate.query("System", "Account", [address], block_hash=block_hash)
-            holds = self._substrate.query("Balances", "Holds", [address], block_hash=block_hash)
+
+        def read(substrate: SubstrateInterface) -> tuple[Any, ...]:
+            block_hash = substrate.get_chain_head()
+            number = substrate.get_block_number(block_hash)
+            account = substrate.query("System", "Account", [address], block_hash=block_hash)
+            holds = substrate.query("Balances", "Holds", [address], block_hash=block_hash)
+            return block_hash, number, account, holds
+
+        block_hash, number, account, holds = self._conn.read(read)
         data = account.value["data"]
         return AccountBalance(
             free=int(data["free"]),
@@ -193,14 +242,25 @@ class ChainClient:
         held = self.holds(address)
         return sum(held.values()) if reason is None else held[reason]
 
+    def account_nonce(self, address: str) -> int:
+        """How many transactions of `address` the best block includes (its on-chain nonce)."""
+        return self._tx.account_nonce(address)
+
+    # -- transactions -------------------------------------------------------------------------
+
     def submit(
         self,
         signer: Keypair,
         pallet: str,
         call: str,
         params: dict[str, Any],
+        *,
+        timeout: float | None = None,
     ) -> Receipt:
         """Sign, submit and wait for inclusion; raise `ExtrinsicFailed` if the call failed.
+
+        The transaction is mortal (`era_period`) and takes the account's next nonce from this
+        client's counter. `timeout` overrides the client's `inclusion_timeout`.
 
         Raises
         ------
@@ -208,59 +268,190 @@ class ChainClient:
             The transaction was included and its call failed (`name` is the pallet error).
         TransactionRejected
             The chain refused the transaction (e.g. it cannot pay the fee).
+        TransactionDropped
+            It was accepted, then can no longer be included (era over, nonce used).
+        OutcomeUnknown
+            It was sent, and whether it is included cannot be told (the chain stopped
+            answering, or did not include it in time); it carries the hash to look for.
         ChainUnavailable
-            The chain could not be reached.
+            The chain could not be reached before anything was sent.
         """
-        with translate(self.url):
-            composed = self._substrate.compose_call(
-                call_module=pallet, call_function=call, call_params=params
-            )
-            extrinsic = self._substrate.create_signed_extrinsic(call=composed, keypair=signer)
-            receipt = self._substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
-            events = tuple(_to_event(r) for r in receipt.triggered_events)
-            success = receipt.is_success
-            error = receipt.error_message
-            fee = int(receipt.total_fee_amount or 0)
-        tx_hash = str(receipt.extrinsic_hash)
-        log.debug("%s.%s included in %s (fee %d)", pallet, call, receipt.block_hash, fee)
-        if not success:
-            raise self._failure(pallet, call, error, events, tx_hash, fee)
-        return Receipt(
-            extrinsic_hash=tx_hash, block_hash=str(receipt.block_hash), fee=fee, events=events
-        )
+        return self._tx.submit(signer, pallet, call, params, timeout=timeout)
 
-    def _failure(
+    def submit_nowait(
+        self, signer: Keypair, pallet: str, call: str, params: dict[str, Any]
+    ) -> PendingExtrinsic:
+        """Sign and submit without waiting for inclusion; `.wait()` on the result later.
+
+        Returns as soon as the chain's pool accepted the transaction, so one account can send
+        many in a row: each takes the next nonce of this client's counter. At most
+        `max_pending` of an account wait for inclusion at a time; the next call waits for
+        the chain to include one (so a burst stays within its era on a chain that makes a
+        block per transaction).
+
+        Raises
+        ------
+        TransactionRejected
+            The pool refused the transaction.
+        OutcomeUnknown
+            It was sent and the answer never came, and it is not seen on the chain yet.
+        ChainUnavailable
+            The chain could not be reached before anything was sent.
+        """
+        return self._tx.submit_nowait(signer, pallet, call, params)
+
+    def find_extrinsic(self, tx_hash: str, *, since_block: int | None = None) -> Receipt | None:
+        """The receipt of extrinsic `tx_hash` if a block after `since_block` (default: the last
+        `era_period` blocks) on the best chain includes it, else None.
+
+        Raises `ExtrinsicFailed` when it is included and its call failed.
+        """
+        tx_hash = tx_hash.lower() if tx_hash.startswith("0x") else "0x" + tx_hash.lower()
+        if since_block is None:
+            since_block = max(self.block_number() - self.era_period, -1)
+        where = self._tx.find(tx_hash, since_block)
+        if where is None:
+            return None
+        return self._tx.receipt("extrinsic", tx_hash, where)
+
+    # -- marketplace records ------------------------------------------------------------------
+
+    def next_task_id(self, *, block_hash: str | None = None) -> int:
+        """The id the next task will get: every task ever created has a smaller one."""
+        key = "0x" + _listing.storage_prefix(PALLET, "NextTaskId").hex()
+        raw = self._conn.rpc("state_getStorage", _at([key], block_hash))
+        return int.from_bytes(bytes.fromhex(raw[2:]), "little") if raw else 0
+
+    def task(self, task_id: int, *, block_hash: str | None = None) -> TaskInfo | None:
+        """Task `task_id` as stored, or None when there is no such task (or it was removed)."""
+        type_string, hashers = self._storage_type("Tasks", block_hash)
+        key = _listing.u32_key(_listing.storage_prefix(PALLET, "Tasks"), hashers[0], task_id)
+        raw = self._conn.rpc("state_getStorage", _at([key], block_hash))
+        return None if raw is None else self._decode_task(type_string, task_id, raw)
+
+    def list_tasks(
         self,
-        pallet: str,
-        call: str,
-        error: dict[str, Any] | None,
-        events: tuple[ChainEvent, ...],
-        tx_hash: str,
-        fee: int,
-    ) -> ExtrinsicFailed:
-        error = error or {}
-        name = error.get("name")
-        docs = error.get("docs")
-        doc_text = " ".join(docs) if isinstance(docs, list) else (docs or "")
-        error_pallet = self._error_pallet(events) if error.get("type") == "Module" else None
-        where = f"{error_pallet}.{name}" if error_pallet else str(name)
-        message = f"{pallet}.{call} failed: {where}" + (f" ({doc_text})" if doc_text else "")
-        return ExtrinsicFailed(
-            message,
-            pallet=error_pallet,
-            name=name,
-            docs=doc_text or None,
-            tx_hash=tx_hash,
-            fee=fee,
+        *,
+        open_only: bool = False,
+        kind: TaskKind | str | None = None,
+        creator: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+        batch_size: int = _listing.DEFAULT_BATCH_SIZE,
+        block_hash: str | None = None,
+    ) -> Iterator[TaskInfo]:
+        """Tasks in id order (or newest first), read lazily in batches at one block.
+
+        The keys of task ids ``0 .. NextTaskId - 1`` are computed here and their values read
+        `batch_size` per request (``state_queryStorageAt``), all at the best block when the
+        iteration starts (or `block_hash`); removed tasks are skipped. Memory stays that of
+        one batch however many tasks there are.
+
+        Parameters
+        ----------
+        open_only:
+            Only tasks whose status is ``Open``.
+        kind:
+            Only tasks of this `TaskKind` (or its name, ``"DataAnnotation"``).
+        creator:
+            Only tasks created by this SS58 address (any network prefix).
+        limit:
+            Yield at most this many tasks (and read no batch past the last one).
+        newest_first:
+            Highest ids first.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        keep = _listing.task_filter(
+            open_only=open_only,
+            kind=kind,
+            creator=creator,
+            ss58_format=self.ss58_format if creator is not None else 42,
+        )
+        return self._iter_tasks(keep, limit, newest_first, batch_size, block_hash)
+
+    def _iter_tasks(
+        self,
+        keep: Any,
+        limit: int | None,
+        newest_first: bool,
+        batch_size: int,
+        block_hash: str | None,
+    ) -> Iterator[TaskInfo]:
+        at = block_hash or str(self._conn.rpc("chain_getBlockHash", []))
+        type_string, hashers = self._storage_type("Tasks", at)
+        yield from _listing.iter_tasks(
+            self,
+            lambda task_id, raw: self._decode_task(type_string, task_id, raw),
+            prefix=_listing.storage_prefix(PALLET, "Tasks"),
+            hasher=hashers[0],
+            next_id=self.next_task_id(block_hash=at),
+            block_hash=at,
+            batch_size=batch_size,
+            newest_first=newest_first,
+            keep=keep,
+            limit=limit,
         )
 
-    def _error_pallet(self, events: tuple[ChainEvent, ...]) -> str | None:
-        for event in events:
-            if event.pallet == "System" and event.name == "ExtrinsicFailed":
-                module = event.attributes.get("dispatch_error", {}).get("Module")
-                if isinstance(module, dict):
-                    index = module.get("index")
-                    for pallet in self._substrate.metadata.pallets:
-                        if pallet.value["index"] == index:
-                            return str(pallet.name)
-        return None
+    def read_many(self, keys: list[str], block_hash: str) -> dict[str, str | None]:
+        """Raw values (hex) of `keys` at `block_hash` in one request; None where absent."""
+        answer = self._conn.rpc("state_queryStorageAt", [keys, block_hash]) or []
+        values: dict[str, str | None] = {}
+        for change_set in answer:
+            for key, value in change_set["changes"]:
+                values[str(key)] = value
+        return values
+
+    def assignments(self, task_id: int, *, block_hash: str | None = None) -> list[Assignment]:
+        """Every assignment record of task `task_id` (at most `MaxAssignmentsPerTask`), in
+        storage order: live ones and the paid, rejected and released ones kept with it."""
+        at = block_hash or str(self._conn.rpc("chain_getBlockHash", []))
+        type_string, hashers = self._storage_type("Assignments", at)
+        prefix = _listing.storage_prefix(PALLET, "Assignments") + _listing.hash_key(
+            hashers[0], task_id.to_bytes(4, "little")
+        )
+        keys: list[str] = []
+        while True:
+            start = keys[-1] if keys else None
+            page = self._conn.rpc(
+                "state_getKeysPaged", ["0x" + prefix.hex(), _KEYS_PAGE, start, at]
+            )
+            keys.extend(str(k) for k in page or [])
+            if not page or len(page) < _KEYS_PAGE:
+                break
+        values = self.read_many(keys, at) if keys else {}
+        result = []
+        for key in keys:
+            raw = values.get(key)
+            if raw is None:
+                continue
+            # The worker is the key's tail: blake2_128 (16 bytes) then the 32-byte account.
+            worker = ss58_encode(bytes.fromhex(key[2:])[-32:], ss58_format=self.ss58_format)
+            obj = self._decode(type_string, raw)
+            result.append(_listing.assignment_from_scale(task_id, worker, obj))
+        return result
+
+    def _storage_type(self, item: str, block_hash: str | None) -> tuple[str, list[str]]:
+        """The value type and key hashers of ``Decentralml.<item>`` in the runtime at
+        `block_hash`."""
+
+        def read(substrate: SubstrateInterface) -> tuple[str, list[str]]:
+            substrate.init_runtime(block_hash=block_hash)
+            cache_key = (substrate.runtime_version, item)
+            if cache_key not in self._storage_types:
+                function = substrate.get_metadata_storage_function(PALLET, item)
+                if function is None:
+                    raise ChainError(f"the chain has no storage {PALLET}.{item}")
+                hashers = list(function.value["type"]["Map"]["hashers"])
+                self._storage_types[cache_key] = (function.get_value_type_string(), hashers)
+            return self._storage_types[cache_key]
+
+        return self._conn.read(read)
+
+    def _decode(self, type_string: str, raw: str) -> Any:
+        obj = self.substrate.runtime_config.create_scale_object(type_string, data=ScaleBytes(raw))
+        obj.decode()
+        return obj
+
+    def _decode_task(self, type_string: str, task_id: int, raw: str) -> TaskInfo:
+        return _listing.task_from_scale(task_id, self._decode(type_string, raw))

@@ -170,6 +170,8 @@ def _error_document(exc: DecentralMLError) -> dict[str, Any]:
         "reason",
         "pallet",
         "name",
+        "tx_hash",
+        "valid_until",
     ):
         value = getattr(exc, attr, None)
         if value is not None:
@@ -209,6 +211,18 @@ def password_file_option(func: F) -> F:
         metavar="PATH",
         help="Read the keystore password from the first line of PATH "
         "[env DECENTRALML_PASSWORD, DECENTRALML_PASSWORD_FILE; default: ask].",
+    )(func)
+
+
+def chain_timeout_option(func: F) -> F:
+    """``--timeout SECONDS``: how long any one answer from the chain may take."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=None,
+        metavar="SECONDS",
+        help="How long to wait for each answer from the chain before giving up (exit 3) "
+        "[env DECENTRALML_CHAIN_TIMEOUT, config chain_timeout; default 30].",
     )(func)
 
 

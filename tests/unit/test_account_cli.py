@@ -260,6 +260,28 @@ def test_balance_unreachable_chain_exit_3() -> None:
     assert json.loads(result.stdout)["error"]["type"] == "ChainUnavailable"
 
 
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_balance_of_a_silent_chain_exit_3_within_the_timeout(how: str) -> None:
+    import time
+
+    from tests.unit.test_chain_connection import SilentServer
+
+    server = SilentServer(answers={"system_chain": "Development"})
+    try:
+        args = ["balance", "--account", BOB, "--url", server.url, "--json"]
+        env = {"DECENTRALML_CHAIN_TIMEOUT": "0.5"} if how == "env" else None
+        started = time.monotonic()
+        result = run(*args, *(["--timeout", "0.5"] if how == "flag" else []), env=env)
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    assert result.exit_code == 3, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "ChainUnavailable"
+    assert "did not answer within 0.5 s" in error["message"]
+    assert elapsed < 4
+
+
 @pytest.mark.parametrize(
     ("planck", "decimals", "text"),
     [(0, 12, "0"), (1, 12, "0.000000000001"), (1_500_000_000_000, 12, "1.5"),

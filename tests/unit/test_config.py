@@ -73,3 +73,13 @@ def test_ipfs_timeout_from_env_and_file() -> None:
 def test_bad_ipfs_timeout_is_a_config_error(raw: str) -> None:
     with pytest.raises(ConfigError, match="ipfs_timeout must be a positive number of seconds"):
         resolve_settings({}, environ={"DECENTRALML_IPFS_TIMEOUT": raw})
+
+
+def test_chain_timeout_from_env_and_file() -> None:
+    assert resolve_settings({}, environ={}).chain_timeout == 30.0
+    write_config("chain_timeout = 5\n")
+    assert resolve_settings({}, environ={}).chain_timeout == 5.0
+    env = {"DECENTRALML_CHAIN_TIMEOUT": "0.5"}
+    assert resolve_settings({}, environ=env).chain_timeout == 0.5
+    with pytest.raises(ConfigError, match="chain_timeout must be a positive number of seconds"):
+        resolve_settings({}, environ={"DECENTRALML_CHAIN_TIMEOUT": "0"})

@@ -27,16 +27,26 @@ def test_chain_surface_is_pinned() -> None:
     import decentralml.chain
 
     assert set(decentralml.chain.__all__) == {
+        "DEFAULT_ERA_PERIOD",
+        "DEFAULT_INCLUSION_TIMEOUT",
+        "DEFAULT_TIMEOUT",
         "HOLD_REASONS",
         "AccountBalance",
+        "Assignment",
         "ChainClient",
         "ChainEvent",
+        "PendingExtrinsic",
         "Receipt",
+        "Submission",
+        "TaskInfo",
+        "TaskKind",
+        "TaskStatus",
         "commitment_preimage",
         "keypair_from_uri",
         "new_salt",
         "result_commitment",
         "TokenInfo",
+        "ValidationPolicy",
     }
     for name in decentralml.chain.__all__:
         assert hasattr(decentralml.chain, name)

@@ -23,7 +23,12 @@ from decentralml.accounts import (
     new_account,
 )
 from decentralml.chain import AccountBalance, ChainClient, TokenInfo
-from decentralml.cli.context import AppContext, common_options, password_file_option
+from decentralml.cli.context import (
+    AppContext,
+    chain_timeout_option,
+    common_options,
+    password_file_option,
+)
 
 SCHEMA = "decentralml.account.{}/v1"
 EXPORT_PASSWORD_ENV = "DECENTRALML_EXPORT_PASSWORD"
@@ -349,15 +354,17 @@ def _balance_payload(
 
 
 @account.command()
+@chain_timeout_option
 @common_options
-def balance(app: AppContext) -> None:
+def balance(app: AppContext, timeout: float | None) -> None:
     """Show the --account's free, reserved (held) and frozen balance on the chain.
 
     --account may be a keystore name (no password is asked), a dev URI, a mnemonic or an
     SS58 address.
     """
     address = app.address()
-    with ChainClient(app.settings.url) as chain:
+    seconds = app.settings.chain_timeout if timeout is None else timeout
+    with ChainClient(app.settings.url, timeout=seconds) as chain:
         token = chain.token()
         amounts = chain.account_balance(address)
     url = app.settings.url
