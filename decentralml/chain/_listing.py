@@ -246,8 +246,13 @@ def assignment_from_scale(task_id: int, worker: str, obj: Any) -> Assignment:
     ((state, fields),) = value.items()
     inner = obj.value_object[1]
     result = None
-    if "result" in fields:
-        result = content_ref(inner.value_object["result"])
+    if fields.get("result") is not None:
+        stored = inner.value_object["result"]
+        # `Submitted` carries the reference itself; `Paid` and `Rejected` an `Option` of it
+        # (None on records migrated from storage version 0).
+        if state in ("Paid", "Rejected"):
+            stored = _option(stored)
+        result = content_ref(stored) if stored is not None else None
     commitment = fields.get("commitment")
     return Assignment(
         task_id=task_id,

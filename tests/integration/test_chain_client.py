@@ -264,3 +264,39 @@ def test_assignments_of_a_task(chain: ChainClient, varied_tasks: dict[str, Any])
         stored = chain.query("Decentralml", "Assignments", [task_id, address])
         assert record.state in (stored if isinstance(stored, dict) else {stored: None})
     assert chain.assignments(varied_tasks["removed"]) == []
+
+
+def test_decided_results_keep_their_reference(chain: ChainClient, funder: Account) -> None:
+    """A paid and a rejected result still name the bundle they were decided on."""
+    creator = fresh_account(chain, funder)
+    paid, rejected = fresh_account(chain, funder), fresh_account(chain, funder)
+    task_id = created_id(
+        chain.submit(creator.keypair, "Decentralml", "create_task", task_params(chain, slots=2))
+    )
+    for worker, tag in ((paid, "paid"), (rejected, "rejected")):
+        chain.submit(worker.keypair, "Decentralml", "assign_task", {"task_id": task_id})
+        chain.submit(
+            worker.keypair,
+            "Decentralml",
+            "submit_result",
+            {"task_id": task_id, "result": content(f"{tag}-{task_id}")},
+        )
+    chain.submit(
+        creator.keypair,
+        "Decentralml",
+        "accept_result",
+        {"task_id": task_id, "worker": paid.address},
+    )
+    chain.submit(
+        creator.keypair,
+        "Decentralml",
+        "reject_result",
+        {"task_id": task_id, "worker": rejected.address, "reason": "0x6e6f"},
+    )
+    records = {a.worker: a for a in chain.assignments(task_id)}
+    for worker, state, tag in ((paid, "Paid", "paid"), (rejected, "Rejected", "rejected")):
+        record = records[worker.address]
+        assert record.state == state
+        assert record.result is not None
+        expected = bytes.fromhex(str(content(f"{tag}-{task_id}")["cid"])[2:]).decode()
+        assert record.result.cid == expected
