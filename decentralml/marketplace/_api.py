@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,15 +207,14 @@ class Marketplace:
                 break
         return found
 
-    def _read_tasks(self) -> list[Task]:
-        """Every task on record, newest first (one read per id for now)."""
+    def _read_tasks(self) -> Iterator[Task]:
+        """Every task on record, newest first, read as the caller goes (one read per id), so
+        a listing with a limit stops reading once it has enough."""
         next_id = int(self.chain.query(PALLET, "NextTaskId") or 0)
-        tasks = []
         for task_id in range(next_id - 1, -1, -1):
             raw = self.chain.query(PALLET, "Tasks", [task_id])
             if raw is not None:
-                tasks.append(decode_task(task_id, raw, self.token))
-        return tasks
+                yield decode_task(task_id, raw, self.token)
 
     def get_assignment(self, task_id: int, worker: str) -> TaskResult | None:
         """`worker`'s slot on the task, or None when it never took one."""
