@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from scalecodec.types import CompactU32
 from scalecodec.utils.ss58 import ss58_decode
 
 __all__ = [
@@ -71,15 +72,8 @@ def _account_id(worker: bytes | str) -> bytes:
 
 
 def _compact_len(n: int) -> bytes:
-    """SCALE compact encoding of a length."""
-    if n < 1 << 6:
-        return bytes([n << 2])
-    if n < 1 << 14:
-        return ((n << 2) | 0b01).to_bytes(2, "little")
-    if n < 1 << 30:
-        return ((n << 2) | 0b10).to_bytes(4, "little")
-    body = n.to_bytes((n.bit_length() + 7) // 8, "little")
-    return bytes([((len(body) - 4) << 2) | 0b11]) + body
+    """SCALE compact encoding of a length (scalecodec's, as substrate-interface encodes)."""
+    return bytes(CompactU32().encode(n).data)
 
 
 def commitment_preimage(
