@@ -279,27 +279,31 @@ impl<T: Config> Pallet<T> {
 			worker,
 			Assignment::Submitted { result: result.clone(), at: now },
 		);
-		Self::deposit_event(Event::ResultSubmitted { task_id, worker: worker.clone(), result });
+		Self::deposit_event(Event::ResultSubmitted {
+			task_id,
+			worker: worker.clone(),
+			result: result.clone(),
+		});
 		if task.policy == ValidationPolicy::AutoAccept {
 			Self::deposit_event(Event::ResultAccepted {
 				task_id,
 				worker: worker.clone(),
 				by: None,
 			});
-			Self::pay(task_id, task, worker)?;
+			Self::pay(task_id, task, worker, result)?;
 		}
 		Ok(())
 	}
 
-	/// The submission time of `worker`'s result awaiting review on an open task.
+	/// `worker`'s result awaiting review on an open task, with its submission time.
 	fn pending_submission(
 		task: &TaskOf<T>,
 		task_id: TaskId,
 		worker: &T::AccountId,
-	) -> Result<BlockNumberFor<T>, DispatchError> {
+	) -> Result<(ContentRefOf<T>, BlockNumberFor<T>), DispatchError> {
 		ensure!(task.is_open(), Error::<T>::TaskNotOpen);
 		match Assignments::<T>::get(task_id, worker) {
-			Some(Assignment::Submitted { at, .. }) => Ok(at),
+			Some(Assignment::Submitted { result, at }) => Ok((result, at)),
 			_ => Err(Error::<T>::NoPendingResult.into()),
 		}
 	}
@@ -311,13 +315,13 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
 		ensure!(task.is_reviewer(&who), Error::<T>::NotReviewer);
-		Self::pending_submission(&task, task_id, &worker)?;
+		let (result, _) = Self::pending_submission(&task, task_id, &worker)?;
 		Self::deposit_event(Event::ResultAccepted {
 			task_id,
 			worker: worker.clone(),
 			by: Some(who),
 		});
-		Self::pay(task_id, &mut task, &worker)?;
+		Self::pay(task_id, &mut task, &worker, result)?;
 		Tasks::<T>::insert(task_id, task);
 		Ok(())
 	}
@@ -332,7 +336,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(task.is_reviewer(&who), Error::<T>::NotReviewer);
 		let reason: BoundedVec<u8, T::MaxReasonLen> =
 			reason.try_into().map_err(|_| Error::<T>::ReasonTooLong)?;
-		let submitted_at = Self::pending_submission(&task, task_id, &worker)?;
+		let (result, submitted_at) = Self::pending_submission(&task, task_id, &worker)?;
 		// Past its review period the result is the worker's to claim: a late reject would let
 		// the reviewer race the claim and keep the reward.
 		let now = frame_system::Pallet::<T>::block_number();
@@ -341,8 +345,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::ReviewPeriodOver
 		);
 		task.pending.saturating_dec();
-		let result = Self::submitted_result(task_id, &worker);
-		Assignments::<T>::insert(task_id, &worker, Assignment::Rejected { result });
+		Assignments::<T>::insert(task_id, &worker, Assignment::Rejected { result: Some(result) });
 		Self::remove_live_worker(task_id, &worker);
 		Tasks::<T>::insert(task_id, task);
 		Self::deposit_event(Event::ResultRejected { task_id, worker, by: who, reason });
@@ -352,13 +355,13 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_claim_reward(worker: T::AccountId, task_id: TaskId) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::UnknownTask)?;
-		let submitted_at = Self::pending_submission(&task, task_id, &worker)?;
+		let (result, submitted_at) = Self::pending_submission(&task, task_id, &worker)?;
 		ensure!(
 			now >= submitted_at.saturating_add(task.review_period),
 			Error::<T>::ReviewPeriodNotOver
 		);
 		Self::deposit_event(Event::ResultAccepted { task_id, worker: worker.clone(), by: None });
-		Self::pay(task_id, &mut task, &worker)?;
+		Self::pay(task_id, &mut task, &worker, result)?;
 		Tasks::<T>::insert(task_id, task);
 		Ok(())
 	}
@@ -453,12 +456,12 @@ impl<T: Config> Pallet<T> {
 		let mut to_end = Vec::new();
 		for worker in workers.iter() {
 			match Assignments::<T>::get(task_id, worker) {
-				Some(Assignment::Submitted { at, .. }) => {
+				Some(Assignment::Submitted { result, at }) => {
 					ensure!(
 						pay_all || now >= at.saturating_add(task.review_period),
 						Error::<T>::ResultAwaitingReview
 					);
-					to_pay.push(worker.clone());
+					to_pay.push((worker.clone(), result));
 				},
 				_ => to_end.push(worker.clone()),
 			}
@@ -471,13 +474,13 @@ impl<T: Config> Pallet<T> {
 		}
 		task.assigned = 0;
 		task.committed = 0;
-		for worker in to_pay.iter() {
+		for (worker, result) in to_pay.iter() {
 			Self::deposit_event(Event::ResultAccepted {
 				task_id,
 				worker: worker.clone(),
 				by: None,
 			});
-			Self::pay_assignment(task_id, task, worker)?;
+			Self::pay_assignment(task_id, task, worker, result.clone())?;
 		}
 		let refunded = Self::refund(task)?;
 		task.status = TaskStatus::Closed;
@@ -593,18 +596,15 @@ impl<T: Config> Pallet<T> {
 		Ok(task.records)
 	}
 
-	/// Pay `worker`'s submitted result and take it off the live list.
-	fn pay(task_id: TaskId, task: &mut TaskOf<T>, worker: &T::AccountId) -> DispatchResult {
+	/// Pay `worker`'s submitted `result` and take it off the live list.
+	fn pay(
+		task_id: TaskId,
+		task: &mut TaskOf<T>,
+		worker: &T::AccountId,
+		result: ContentRefOf<T>,
+	) -> DispatchResult {
 		Self::remove_live_worker(task_id, worker);
-		Self::pay_assignment(task_id, task, worker)
-	}
-
-	/// The result `worker` submitted to `task_id`, while it awaits a decision.
-	fn submitted_result(task_id: TaskId, worker: &T::AccountId) -> Option<ContentRefOf<T>> {
-		match Assignments::<T>::get(task_id, worker) {
-			Some(Assignment::Submitted { result, .. }) => Some(result),
-			_ => None,
-		}
+		Self::pay_assignment(task_id, task, worker, result)
 	}
 
 	/// Move exactly `reward` from the creator's hold to `worker` and mark the result paid.
@@ -612,6 +612,7 @@ impl<T: Config> Pallet<T> {
 		task_id: TaskId,
 		task: &mut TaskOf<T>,
 		worker: &T::AccountId,
+		result: ContentRefOf<T>,
 	) -> DispatchResult {
 		let amount = task.reward;
 		T::Currency::transfer_on_hold(
@@ -628,8 +629,7 @@ impl<T: Config> Pallet<T> {
 		task.escrow = task.escrow.checked_sub(&amount).ok_or(Error::<T>::EscrowOverflow)?;
 		task.pending.saturating_dec();
 		task.paid.saturating_inc();
-		let result = Self::submitted_result(task_id, worker);
-		Assignments::<T>::insert(task_id, worker, Assignment::Paid { result });
+		Assignments::<T>::insert(task_id, worker, Assignment::Paid { result: Some(result) });
 		Self::deposit_event(Event::RewardPaid { task_id, worker: worker.clone(), amount });
 		Ok(())
 	}

@@ -48,11 +48,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Decentralml::Tasks` (r:0 w:1)
 	/// Proof: `Decentralml::Tasks` (`max_values`: None, `max_size`: Some(4613), added: 7088, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[0, 4096]`.
-	fn create_task(_m: u32, ) -> Weight {
+	fn create_task(m: u32, ) -> Weight {
 		// Proof size in bytes, measured: `107`,
 		// estimated: `3593`.
-		// Minimum execution time: 106_820_000 picoseconds.
-		Weight::from_parts(130_268_832, 3593)
+		// Minimum execution time: 101_932_000 picoseconds.
+		Weight::from_parts(119_668_492, 3593)
+			// Standard error: 37
+			.saturating_add(Weight::from_parts(678, 0).saturating_mul(m.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -63,8 +65,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_validator() -> Weight {
 		// Proof size in bytes, measured: `4489`,
 		// estimated: `8078`.
-		// Minimum execution time: 21_508_000 picoseconds.
-		Weight::from_parts(35_990_000, 8078)
+		// Minimum execution time: 19_874_000 picoseconds.
+		Weight::from_parts(24_723_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -81,8 +83,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_task() -> Weight {
 		// Proof size in bytes, measured: `7810`,
 		// estimated: `8078`.
-		// Minimum execution time: 102_984_000 picoseconds.
-		Weight::from_parts(122_418_000, 8078)
+		// Minimum execution time: 99_946_000 picoseconds.
+		Weight::from_parts(118_792_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -101,8 +103,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_result() -> Weight {
 		// Proof size in bytes, measured: `8619`,
 		// estimated: `8078`.
-		// Minimum execution time: 164_261_000 picoseconds.
-		Weight::from_parts(193_730_000, 8078)
+		// Minimum execution time: 161_661_000 picoseconds.
+		Weight::from_parts(193_320_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -113,8 +115,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit_result() -> Weight {
 		// Proof size in bytes, measured: `5202`,
 		// estimated: `8078`.
-		// Minimum execution time: 40_133_000 picoseconds.
-		Weight::from_parts(53_053_000, 8078)
+		// Minimum execution time: 38_955_000 picoseconds.
+		Weight::from_parts(45_652_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -133,8 +135,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_result() -> Weight {
 		// Proof size in bytes, measured: `8656`,
 		// estimated: `8078`.
-		// Minimum execution time: 176_174_000 picoseconds.
-		Weight::from_parts(222_008_000, 8078)
+		// Minimum execution time: 167_469_000 picoseconds.
+		Weight::from_parts(206_774_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -152,12 +154,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Decentralml::LiveWorkers` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[0, 256]`.
 	fn remove_task(a: u32, ) -> Weight {
-		// Proof size in bytes, measured: `4714 + a * (143 ±0)`,
+		// Proof size in bytes, measured: `4714 + a * (174 ±0)`,
 		// estimated: `8078 + a * (2710 ±0)`.
-		// Minimum execution time: 70_908_000 picoseconds.
-		Weight::from_parts(85_731_088, 8078)
-			// Standard error: 127_971
-			.saturating_add(Weight::from_parts(4_919_990, 0).saturating_mul(a.into()))
+		// Minimum execution time: 72_584_000 picoseconds.
+		Weight::from_parts(92_053_160, 8078)
+			// Standard error: 51_527
+			.saturating_add(Weight::from_parts(3_814_234, 0).saturating_mul(a.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -177,8 +179,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn accept_result() -> Weight {
 		// Proof size in bytes, measured: `8027`,
 		// estimated: `8078`.
-		// Minimum execution time: 115_752_000 picoseconds.
-		Weight::from_parts(136_305_000, 8078)
+		// Minimum execution time: 117_907_000 picoseconds.
+		Weight::from_parts(155_795_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -192,8 +194,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reject_result(_r: u32, ) -> Weight {
 		// Proof size in bytes, measured: `7439`,
 		// estimated: `8078`.
-		// Minimum execution time: 53_794_000 picoseconds.
-		Weight::from_parts(85_118_400, 8078)
+		// Minimum execution time: 54_248_000 picoseconds.
+		Weight::from_parts(100_488_694, 8078)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -210,8 +212,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn claim_reward() -> Weight {
 		// Proof size in bytes, measured: `8027`,
 		// estimated: `8078`.
-		// Minimum execution time: 120_586_000 picoseconds.
-		Weight::from_parts(147_504_000, 8078)
+		// Minimum execution time: 111_020_000 picoseconds.
+		Weight::from_parts(131_107_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -228,8 +230,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn release_assignment() -> Weight {
 		// Proof size in bytes, measured: `8390`,
 		// estimated: `8078`.
-		// Minimum execution time: 118_519_000 picoseconds.
-		Weight::from_parts(152_122_000, 8078)
+		// Minimum execution time: 108_536_000 picoseconds.
+		Weight::from_parts(124_564_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -247,10 +249,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_task(s: u32, ) -> Weight {
 		// Proof size in bytes, measured: `4893 + s * (265 ±0)`,
 		// estimated: `8078 + s * (2710 ±0)`.
-		// Minimum execution time: 73_861_000 picoseconds.
-		Weight::from_parts(79_189_000, 8078)
-			// Standard error: 991_399
-			.saturating_add(Weight::from_parts(77_567_236, 0).saturating_mul(s.into()))
+		// Minimum execution time: 68_721_000 picoseconds.
+		Weight::from_parts(73_750_000, 8078)
+			// Standard error: 552_636
+			.saturating_add(Weight::from_parts(77_669_771, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -271,10 +273,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn close_task(s: u32, ) -> Weight {
 		// Proof size in bytes, measured: `4920 + s * (347 ±0)`,
 		// estimated: `8078 + s * (2710 ±0)`.
-		// Minimum execution time: 74_487_000 picoseconds.
-		Weight::from_parts(580_788_636, 8078)
-			// Standard error: 4_984_959
-			.saturating_add(Weight::from_parts(105_582_440, 0).saturating_mul(s.into()))
+		// Minimum execution time: 70_902_000 picoseconds.
+		Weight::from_parts(88_523_465, 8078)
+			// Standard error: 104_973
+			.saturating_add(Weight::from_parts(60_088_439, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -295,10 +297,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn force_close_task(s: u32, ) -> Weight {
 		// Proof size in bytes, measured: `4920 + s * (347 ±0)`,
 		// estimated: `8078 + s * (2710 ±0)`.
-		// Minimum execution time: 70_293_000 picoseconds.
-		Weight::from_parts(147_311_100, 8078)
-			// Standard error: 1_911_695
-			.saturating_add(Weight::from_parts(84_354_561, 0).saturating_mul(s.into()))
+		// Minimum execution time: 68_670_000 picoseconds.
+		Weight::from_parts(97_717_074, 8078)
+			// Standard error: 127_317
+			.saturating_add(Weight::from_parts(58_987_294, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -310,8 +312,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn publish_model() -> Weight {
 		// Proof size in bytes, measured: `4489`,
 		// estimated: `8078`.
-		// Minimum execution time: 18_599_000 picoseconds.
-		Weight::from_parts(23_677_000, 8078)
+		// Minimum execution time: 17_494_000 picoseconds.
+		Weight::from_parts(21_210_000, 8078)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -319,39 +321,40 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same figures on the reference database weights, for tests and mocks.
 impl WeightInfo for () {
-	fn create_task(_m: u32, ) -> Weight {
-		Weight::from_parts(130_268_832, 3593)
+	fn create_task(m: u32, ) -> Weight {
+		Weight::from_parts(119_668_492, 3593)
+			.saturating_add(Weight::from_parts(678, 0).saturating_mul(m.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_validator() -> Weight {
-		Weight::from_parts(35_990_000, 8078)
+		Weight::from_parts(24_723_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn assign_task() -> Weight {
-		Weight::from_parts(122_418_000, 8078)
+		Weight::from_parts(118_792_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn submit_result() -> Weight {
-		Weight::from_parts(193_730_000, 8078)
+		Weight::from_parts(193_320_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn commit_result() -> Weight {
-		Weight::from_parts(53_053_000, 8078)
+		Weight::from_parts(45_652_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_result() -> Weight {
-		Weight::from_parts(222_008_000, 8078)
+		Weight::from_parts(206_774_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn remove_task(a: u32, ) -> Weight {
-		Weight::from_parts(85_731_088, 8078)
-			.saturating_add(Weight::from_parts(4_919_990, 0).saturating_mul(a.into()))
+		Weight::from_parts(92_053_160, 8078)
+			.saturating_add(Weight::from_parts(3_814_234, 0).saturating_mul(a.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(a.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -359,28 +362,28 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(a.into()))
 	}
 	fn accept_result() -> Weight {
-		Weight::from_parts(136_305_000, 8078)
+		Weight::from_parts(155_795_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn reject_result(_r: u32, ) -> Weight {
-		Weight::from_parts(85_118_400, 8078)
+		Weight::from_parts(100_488_694, 8078)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn claim_reward() -> Weight {
-		Weight::from_parts(147_504_000, 8078)
+		Weight::from_parts(131_107_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn release_assignment() -> Weight {
-		Weight::from_parts(152_122_000, 8078)
+		Weight::from_parts(124_564_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_task(s: u32, ) -> Weight {
-		Weight::from_parts(79_189_000, 8078)
-			.saturating_add(Weight::from_parts(77_567_236, 0).saturating_mul(s.into()))
+		Weight::from_parts(73_750_000, 8078)
+			.saturating_add(Weight::from_parts(77_669_771, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((3_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -388,8 +391,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn close_task(s: u32, ) -> Weight {
-		Weight::from_parts(580_788_636, 8078)
-			.saturating_add(Weight::from_parts(105_582_440, 0).saturating_mul(s.into()))
+		Weight::from_parts(88_523_465, 8078)
+			.saturating_add(Weight::from_parts(60_088_439, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -397,8 +400,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn force_close_task(s: u32, ) -> Weight {
-		Weight::from_parts(147_311_100, 8078)
-			.saturating_add(Weight::from_parts(84_354_561, 0).saturating_mul(s.into()))
+		Weight::from_parts(97_717_074, 8078)
+			.saturating_add(Weight::from_parts(58_987_294, 0).saturating_mul(s.into()))
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
@@ -406,7 +409,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2710).saturating_mul(s.into()))
 	}
 	fn publish_model() -> Weight {
-		Weight::from_parts(23_677_000, 8078)
+		Weight::from_parts(21_210_000, 8078)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
