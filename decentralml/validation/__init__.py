@@ -1,8 +1,21 @@
-"""Validation without the chain: aggregate contributors' weights.
+"""Validation without the chain: load results safely, find copies, aggregate weights.
 
-The aggregators in `decentralml.validation.aggregate` (FedAvg, coordinate-wise median,
-trimmed mean, Krum) read results lazily, so a validator's memory does not grow with the
-number of results.
+Results are data, never code: `load_weights_npz` and `WeightsReader` read a contributor's
+``weights.npz`` without unpickling, and `load_engineered_model` opens an engineer's
+``model.keras`` only after checking it names built-in Keras classes alone. The aggregators in
+`decentralml.validation.aggregate` (FedAvg, coordinate-wise median, trimmed mean, Krum) read
+results lazily, so a validator's memory does not grow with the number of results.
+
+Example::
+
+    from decentralml.validation import WeightsReader, fedavg, load_weights_npz
+
+    shapes = task["weights_shapes"]
+    model = fedavg(
+        ((load_weights_npz(path, shapes), count) for path, count in results),
+        weighting="declared",
+        cap=5_000,
+    )
 """
 
 from decentralml.validation._errors import (
@@ -22,10 +35,18 @@ from decentralml.validation.aggregate import (
     krum,
     trimmed_mean,
 )
+from decentralml.validation.loading import (
+    KerasLimits,
+    WeightsReader,
+    check_keras_archive,
+    load_engineered_model,
+    load_weights_npz,
+)
 
 __all__ = [
     "MAX_REASON_BYTES",
     "AggregationError",
+    "KerasLimits",
     "KrumSelection",
     "LayerSource",
     "MalformedResult",
@@ -33,8 +54,12 @@ __all__ = [
     "ResultRefused",
     "UnsafeResult",
     "ValidationError",
+    "WeightsReader",
+    "check_keras_archive",
     "coordinate_median",
     "fedavg",
     "krum",
+    "load_engineered_model",
+    "load_weights_npz",
     "trimmed_mean",
 ]
