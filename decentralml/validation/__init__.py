@@ -2,7 +2,8 @@
 
 Results are data, never code: `load_weights_npz` and `WeightsReader` read a contributor's
 ``weights.npz`` without unpickling, and `load_engineered_model` opens an engineer's
-``model.keras`` only after checking it names built-in Keras classes alone. The aggregators in
+``model.keras`` only after checking it names built-in Keras classes alone. `find_copies`
+flags results that resubmit an earlier one or the task's own model. The aggregators in
 `decentralml.validation.aggregate` (FedAvg, coordinate-wise median, trimmed mean, Krum) read
 results lazily, so a validator's memory does not grow with the number of results.
 
@@ -35,6 +36,7 @@ from decentralml.validation.aggregate import (
     krum,
     trimmed_mean,
 )
+from decentralml.validation.copies import CopyCheck, find_copies
 from decentralml.validation.loading import (
     KerasLimits,
     WeightsReader,
@@ -46,6 +48,7 @@ from decentralml.validation.loading import (
 __all__ = [
     "MAX_REASON_BYTES",
     "AggregationError",
+    "CopyCheck",
     "KerasLimits",
     "KrumSelection",
     "LayerSource",
@@ -58,6 +61,7 @@ __all__ = [
     "check_keras_archive",
     "coordinate_median",
     "fedavg",
+    "find_copies",
     "krum",
     "load_engineered_model",
     "load_weights_npz",
