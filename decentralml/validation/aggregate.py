@@ -42,6 +42,8 @@ __all__ = [
     "trimmed_mean",
 ]
 
+# Columns per block when comparing results pairwise: 16 results take 8 MiB per block.
+_BLOCK = 1 << 16
 # Numeric kinds a weights layer may have: float, signed and unsigned integer, boolean.
 NUMERIC_KINDS = "fiub"
 
@@ -262,12 +264,14 @@ def fedavg(
             layer = ref.read(weights, i, label)
             # In float64 whatever the layer's dtype, so that summing many results loses
             # nothing to float32 rounding.
-            scaled = np.multiply(layer, factor, dtype=np.float64)
             if j == 0:
-                sums.append(scaled)
+                sums.append(np.multiply(layer, factor, dtype=np.float64))
+            elif factor == 1.0:
+                # Uniform weights: add in place, without a float64 copy of the layer.
+                np.add(sums[i], layer, out=sums[i])
             else:
-                sums[i] += scaled
-            del layer, scaled
+                sums[i] += np.multiply(layer, factor, dtype=np.float64)
+            del layer
         total += factor
         # Drop this result before the iterable loads the next one.
         del weights
@@ -275,7 +279,15 @@ def fedavg(
         raise AggregationError("no results to aggregate")
     if labels is not None and j + 1 != len(labels):
         raise AggregationError(f"{len(labels)} names for {j + 1} results")
-    return [_cast(s / total, ref.dtypes[i]) for i, s in enumerate(sums)]
+    # Divide in place and let each float64 sum go once cast: no second copy of the model.
+    out: list[np.ndarray] = []
+    sums.reverse()
+    while sums:
+        layer_sum = sums.pop()
+        layer_sum /= total
+        out.append(_cast(layer_sum, ref.dtypes[len(out)]))
+        del layer_sum
+    return out
 
 
 # --- robust aggregators, one layer at a time -------------------------------------------------
@@ -441,18 +453,19 @@ def krum(
 def _add_squared_distances(stack: np.ndarray, distances: np.ndarray) -> None:
     """Add each pair's squared distance over this layer to `distances` (symmetric).
 
-    Pair by pair through one float64 buffer, rather than the ``|a|^2 + |b|^2 - 2ab``
-    expansion: near-identical results would lose their small distances to cancellation.
+    From the differences themselves, not the ``|a|^2 + |b|^2 - 2ab`` expansion, which loses
+    the small distances of near-identical results to cancellation. Columns go through in
+    blocks converted to float64 once, so the extra memory is a few blocks, not a layer.
     """
     n = stack.shape[0]
     flat = stack.reshape(n, -1)
-    buffer = np.empty(flat.shape[1], dtype=np.float64)
-    for a in range(n):
-        for b in range(a + 1, n):
-            np.subtract(flat[a], flat[b], out=buffer, dtype=np.float64)
-            d = float(np.dot(buffer, buffer))
-            distances[a, b] += d
-            distances[b, a] += d
+    for start in range(0, flat.shape[1], _BLOCK):
+        block = flat[:, start : start + _BLOCK].astype(np.float64)
+        for a in range(n - 1):
+            diff = block[a + 1 :] - block[a]
+            d = np.einsum("ij,ij->i", diff, diff)
+            distances[a, a + 1 :] += d
+            distances[a + 1 :, a] += d
 
 
 def _krum_scores(distances: np.ndarray, neighbours: int) -> np.ndarray:

@@ -44,6 +44,8 @@ from decentralml.validation.aggregate import LayerSource, check_layer
 __all__ = ["DEFAULT_BASELINE_TOLERANCE", "DEFAULT_TOLERANCE", "CopyCheck", "find_copies"]
 
 DEFAULT_TOLERANCE = 0.01
+# Columns per block when comparing updates: 16 results take 8 MiB of float64 per block.
+_BLOCK = 1 << 16
 # Brief fine-tuning of a large pretrained model at a small learning rate can move it by
 # about 1e-3 of its norm: "unchanged" is kept well below that.
 DEFAULT_BASELINE_TOLERANCE = 1e-4
@@ -78,17 +80,22 @@ class _Norms:
         self.deltas = np.zeros(n, dtype=np.float64)
         self.pairs = np.zeros((n, n), dtype=np.float64)
 
-    def add_layer(self, base: np.ndarray, deltas: np.ndarray) -> None:
-        flat = base.reshape(-1).astype(np.float64)
-        self.baseline += float(np.dot(flat, flat))
-        buffer = np.empty(deltas.shape[1], dtype=np.float64)
-        for j in range(deltas.shape[0]):
-            self.deltas[j] += float(np.dot(deltas[j], deltas[j]))
-            # Directly from the difference: the two updates of a copy nearly cancel, and
-            # |a|^2 + |b|^2 - 2ab would lose that small remainder.
-            for k in range(j):
-                np.subtract(deltas[j], deltas[k], out=buffer)
-                self.pairs[j, k] += float(np.dot(buffer, buffer))
+    def add_layer(self, base: np.ndarray, stack: np.ndarray) -> None:
+        """Add one layer: `base` flattened, `stack` every result's layer flattened, by row.
+
+        Columns go through in blocks converted to float64 once, so the extra memory is a
+        few blocks rather than a float64 copy of every result's layer. Pairs are compared
+        from the difference itself: the two updates of a copy nearly cancel, and
+        ``|a|^2 + |b|^2 - 2ab`` would lose that small remainder.
+        """
+        for start in range(0, base.size, _BLOCK):
+            b = base[start : start + _BLOCK].astype(np.float64)
+            self.baseline += float(np.dot(b, b))
+            deltas = stack[:, start : start + _BLOCK].astype(np.float64) - b
+            self.deltas += np.einsum("ij,ij->i", deltas, deltas)
+            for j in range(1, deltas.shape[0]):
+                diff = deltas[:j] - deltas[j]
+                self.pairs[j, :j] += np.einsum("ij,ij->i", diff, diff)
 
 
 def find_copies(
@@ -142,8 +149,10 @@ def find_copies(
     norms = _Norms(len(results))
     for i in range(layers):
         base = baseline[i]
-        check_layer(base, shape=base.shape, result="baseline", layer=i)
-        deltas = np.empty((len(results), base.size), dtype=np.float64)
+        check_layer(base, shape=getattr(base, "shape", ()), result="baseline", layer=i)
+        # Every result's layer i, in its own dtype: N times the layer, as for the robust
+        # aggregators.
+        stack = np.empty((len(results), base.size), dtype=base.dtype)
         for j, (worker, source) in enumerate(results):
             layer = source[i]
             check_layer(
@@ -155,10 +164,10 @@ def find_copies(
                 shape_origin="the current model's",
                 dtype_origin="the current model's",
             )
-            np.subtract(layer.reshape(-1), base.reshape(-1), out=deltas[j], dtype=np.float64)
+            stack[j] = layer.reshape(-1)
             del layer
-        norms.add_layer(base, deltas)
-        del base, deltas
+        norms.add_layer(base.reshape(-1), stack)
+        del base, stack
     return {c.worker: c for c in _decide(workers, norms, tolerance, baseline_tolerance)}
 
 

@@ -370,6 +370,21 @@ def test_multi_krum_averages_the_selected_results() -> None:
     np.testing.assert_equal(chosen.weights, [np.array([1.0], dtype=np.float32)])
 
 
+def test_krum_distances_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers longer than a block (here 7 columns) are compared block by block, exactly."""
+    import decentralml.validation.aggregate as aggregate
+
+    rng = np.random.default_rng(5)
+    results = [_random(rng) for _ in range(6)]
+    whole = krum(results, f=1)
+    monkeypatch.setattr(aggregate, "_BLOCK", 7)
+
+    blocked = krum(results, f=1)
+
+    np.testing.assert_allclose(blocked.scores, whole.scores, rtol=1e-12)
+    assert blocked.selected == whole.selected
+
+
 @pytest.mark.parametrize(
     ("n", "f", "m", "message"),
     [(4, 1, 1, "more than 4 results"), (5, 1, 5, "m must be"), (5, -1, 1, "f must be")],

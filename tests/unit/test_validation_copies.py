@@ -162,6 +162,28 @@ def test_the_tolerance_is_relative_to_the_update(relative: float, flagged: bool)
     )["b"].flagged
 
 
+def test_distances_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers longer than a block (here 7 columns) are compared block by block, exactly."""
+    import decentralml.validation.copies as copies
+
+    start = _baseline()
+    alice = _train(start, 1)
+    results = [
+        ("alice", alice),
+        ("bob", _noisy(alice, start, 1e-3, 4)),
+        ("carol", _train(start, 2)),
+    ]
+    whole = find_copies(results, start)
+    monkeypatch.setattr(copies, "_BLOCK", 7)
+
+    blocked = find_copies(results, start)
+
+    for worker, check in whole.items():
+        assert blocked[worker].copies == check.copies
+        assert blocked[worker].distance == pytest.approx(check.distance, rel=1e-9)
+        assert blocked[worker].change == pytest.approx(check.change, rel=1e-9)
+
+
 def test_find_copies_reads_one_layer_at_a_time() -> None:
     class Logged:
         def __init__(self, weights: Weights, log: list[int]) -> None:
