@@ -9,14 +9,20 @@ results lazily, so a validator's memory does not grow with the number of results
 
 Example::
 
-    from decentralml.validation import WeightsReader, fedavg, load_weights_npz
+    from contextlib import ExitStack
+    from decentralml.validation import WeightsReader, fedavg, load_weights_npz, trimmed_mean
 
     shapes = task["weights_shapes"]
+    # One result in memory at a time; each declared count capped at 5,000.
     model = fedavg(
         ((load_weights_npz(path, shapes), count) for path, count in results),
         weighting="declared",
         cap=5_000,
     )
+    # One layer of every result at a time.
+    with ExitStack() as stack:
+        readers = [stack.enter_context(WeightsReader(path, shapes)) for path, _ in results]
+        robust = trimmed_mean(readers, 0.1)
 """
 
 from decentralml.validation._errors import (
