@@ -30,6 +30,8 @@ Every error the library raises derives from `DecentralMLError`::
       MarketplaceError       a marketplace operation cannot go ahead
         UnknownTask          no task has that id
         JournalError         a send-result journal disagrees with the directory or the chain
+      ValidationError        a result cannot be validated or aggregated: defined, with its
+                             subclasses, in `decentralml.validation`
 
 The CLI maps `ServiceUnavailable` to exit code 3 and every other `DecentralMLError`
 to exit code 1.

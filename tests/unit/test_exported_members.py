@@ -60,3 +60,41 @@ def test_every_error_derives_from_the_base() -> None:
     for cls in classes:
         assert issubclass(cls, errors.DecentralMLError), cls
         assert cls.__doc__, f"{cls.__name__} has no docstring"
+
+
+def test_validation_surface_is_pinned() -> None:
+    import decentralml.validation
+    from decentralml.errors import DecentralMLError
+    from decentralml.validation import _errors
+
+    assert set(decentralml.validation.__all__) == {
+        "MAX_REASON_BYTES",
+        "AggregationError",
+        "CopyCheck",
+        "KerasLimits",
+        "KrumSelection",
+        "LayerSource",
+        "MalformedResult",
+        "MissingExtra",
+        "ResultRefused",
+        "UnsafeResult",
+        "ValidationError",
+        "WeightsReader",
+        "check_keras_archive",
+        "coordinate_median",
+        "fedavg",
+        "find_copies",
+        "krum",
+        "load_engineered_model",
+        "load_weights_npz",
+        "trimmed_mean",
+    }
+    for name in decentralml.validation.__all__:
+        assert hasattr(decentralml.validation, name)
+    classes = [
+        v for v in vars(_errors).values() if isinstance(v, type) and v is not DecentralMLError
+    ]
+    assert len(classes) == 6
+    for cls in classes:
+        assert issubclass(cls, DecentralMLError), cls
+        assert cls.__doc__, f"{cls.__name__} has no docstring"
