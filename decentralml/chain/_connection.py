@@ -25,6 +25,27 @@ DEFAULT_TIMEOUT = 30.0
 _CLOSE_TIMEOUT = 1.0
 
 
+class PinnedSubstrate(SubstrateInterface):
+    """substrate-interface that remembers the hashes of blocks that cannot change.
+
+    Signing a transaction asks for the genesis hash and the hash of the era's birth block
+    (``chain_getBlockHash``) every time; the transaction module pins the birth block it
+    settled on, and the genesis hash never changes, so neither costs a round trip again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pinned_hashes: dict[int, str] = {}
+
+    def get_block_hash(self, block_id: int | None = None) -> str:
+        if block_id is not None and block_id in self.pinned_hashes:
+            return self.pinned_hashes[block_id]
+        block_hash = super().get_block_hash(block_id)
+        if block_id == 0 and block_hash:
+            self.pinned_hashes[0] = block_hash
+        return block_hash
+
+
 class SendFailed(Exception):
     """The request could not be written: the chain never saw it."""
 
@@ -65,7 +86,7 @@ class Connection:
         self._broken = False
         if substrate is None:
             with translate(url, timeout=self.timeout):
-                substrate = SubstrateInterface(
+                substrate = PinnedSubstrate(
                     url=url, auto_reconnect=False, ws_options={"timeout": self.timeout}
                 )
         self.substrate = substrate

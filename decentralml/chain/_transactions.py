@@ -54,18 +54,29 @@ DEFAULT_ERA_PERIOD = 64
 DEFAULT_INCLUSION_TIMEOUT = 120.0
 # How often a wait looks for new blocks: quickly at first (a dev chain includes at once),
 # then backing off.
-_POLL_FIRST = 0.05
+_POLL_FIRST = 0.02
 _POLL_MAX = 1.0
+_POLL_GROWTH = 1.25
 # Blocks whose extrinsic hashes are remembered, so many waits share the block reads.
 _BLOCK_CACHE = 4096
 # Use the finalized block as the era's birth unless it lags the best block by more than
-# this fraction of the period (a chain whose finality stalled).
+# this fraction of the period (a chain whose finality stalled); reuse a birth while it is
+# no further behind than that.
 _FINALITY_LAG_SHARE = 4
+# Seconds one era birth is reused for at most (a few blocks of a 6-second chain).
+_ERA_REUSE_SECONDS = 30.0
 
 
 def _hash_hex(extrinsic_hex: str) -> str:
     data = bytes.fromhex(extrinsic_hex[2:] if extrinsic_hex.startswith("0x") else extrinsic_hex)
     return "0x" + hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Era:
+    birth: int
+    block_hash: str
+    chosen_at: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,10 @@ class Transactions:
         self.max_pending = max_pending if max_pending is not None else era_period // 2
         self.nonces = Nonces()
         self._blocks: OrderedDict[str, _Block] = OrderedDict()
+        self._cached_era: _Era | None = None
+        self._era_reused = False
+        # The highest block number seen in any answer: how old a reused era birth is.
+        self._best_seen = 0
         self._included_nonce: dict[str, int] = {}
 
     # -- chain facts --------------------------------------------------------------------------
@@ -161,7 +176,9 @@ class Transactions:
     def _head(self) -> tuple[str, int]:
         """The best block's hash and number."""
         block_hash = str(self.conn.rpc("chain_getBlockHash", []))
-        return block_hash, self._block(block_hash).number
+        number = self._block(block_hash).number
+        self._best_seen = max(self._best_seen, number)
+        return block_hash, number
 
     def _block(self, block_hash: str) -> _Block:
         block = self._blocks.get(block_hash)
@@ -225,16 +242,39 @@ class Transactions:
 
     # -- signing and sending ------------------------------------------------------------------
 
-    def _birth(self, substrate: SubstrateInterface) -> int:
-        """The block the era starts at: the finalized block, or the best one when finality
-        lags by more than a quarter of the period."""
-        best = int(substrate.rpc_request("chain_getHeader", [])["result"]["number"], 16)
-        finalized_hash = substrate.rpc_request("chain_getFinalizedHead", [])["result"]
-        finalized_header = substrate.rpc_request("chain_getHeader", [finalized_hash])["result"]
-        finalized = int(finalized_header["number"], 16) if finalized_header else -1
+    def _era(self, substrate: SubstrateInterface) -> _Era:
+        """The era's birth block: the finalized block, or the best one when finality lags by
+        more than a quarter of the period.
+
+        One birth serves many transactions: it is reused while it is recent (seen less than
+        a quarter of the period behind the best block, and chosen less than
+        `_ERA_REUSE_SECONDS` ago), so back-to-back transactions do not pay three round trips
+        each for it. A chain moved on by someone else makes the pool refuse the old birth
+        (`_era_refused`), and the transaction is signed again with a new one.
+        """
+        era = self._cached_era
+        if (
+            era is not None
+            and time.monotonic() - era.chosen_at < _ERA_REUSE_SECONDS
+            and self._best_seen - era.birth <= self.era_period // _FINALITY_LAG_SHARE
+        ):
+            self._era_reused = True
+            return era
+        self._era_reused = False
+        best_hash = str(substrate.rpc_request("chain_getBlockHash", [])["result"])
+        best = int(substrate.rpc_request("chain_getHeader", [best_hash])["result"]["number"], 16)
+        finalized_hash = str(substrate.rpc_request("chain_getFinalizedHead", [])["result"])
+        finalized = best
+        if finalized_hash != best_hash:
+            header = substrate.rpc_request("chain_getHeader", [finalized_hash])["result"]
+            finalized = int(header["number"], 16) if header else -1
+        self._best_seen = max(self._best_seen, best)
         if finalized >= 0 and best - finalized <= self.era_period // _FINALITY_LAG_SHARE:
-            return finalized
-        return best
+            era = _Era(finalized, finalized_hash, time.monotonic())
+        else:
+            era = _Era(best, best_hash, time.monotonic())
+        self._cached_era = era
+        return era
 
     def _sign(
         self, signer: Keypair, pallet: str, call: str, params: dict[str, Any], nonce: int
@@ -243,12 +283,20 @@ class Transactions:
             composed = substrate.compose_call(
                 call_module=pallet, call_function=call, call_params=params
             )
-            birth = self._birth(substrate)
-            era = {"period": self.era_period, "current": birth}
+            era = self._era(substrate)
+            pinned = getattr(substrate, "pinned_hashes", None)
+            if isinstance(pinned, dict):
+                # With a period of 64 the era's birth is the block itself (no quantizing),
+                # so its hash is the one just read.
+                pinned.clear()
+                pinned[era.birth] = era.block_hash
             extrinsic = substrate.create_signed_extrinsic(
-                call=composed, keypair=signer, era=era, nonce=nonce
+                call=composed,
+                keypair=signer,
+                era={"period": self.era_period, "current": era.birth},
+                nonce=nonce,
             )
-            return extrinsic, birth
+            return extrinsic, era.birth
 
         return self.conn.read(build)
 
@@ -328,6 +376,12 @@ class Transactions:
                 try:
                     return self._send(pending, str(extrinsic.data), settle_unclear)
                 except SubstrateRequestException as exc:
+                    if self._era_reused and _era_refused(exc) and attempt == 1:
+                        # Nothing was queued: the chain moved past the reused birth block.
+                        log.info("%s: era birth %d refused (%s); renewing", what, birth, exc)
+                        self._cached_era = None
+                        self.nonces.give_back(address, nonce)
+                        continue
                     stale = _nonce_refused(exc)
                     if stale:
                         self.nonces.forget(address)
@@ -473,7 +527,16 @@ class Transactions:
                     f"{pending.valid_until}",
                 )
             time.sleep(min(delay, left))
-            delay = min(delay * 1.5, _POLL_MAX)
+            delay = min(delay * _POLL_GROWTH, _POLL_MAX)
+
+
+def _era_refused(exc: SubstrateRequestException) -> bool:
+    """Whether the pool may have refused a transaction for its era's birth block: too old
+    (``AncientBirthBlock``), or, once the chain moved a whole period past it, resolved by the
+    runtime to another block of the same phase, whose hash the signature does not cover
+    (``BadProof``). Nothing was queued, so it can be signed again with a new birth."""
+    message = rpc_message(exc).lower().replace(" ", "").replace("_", "")
+    return "ancientbirth" in message or "badproof" in message
 
 
 def _nonce_refused(exc: SubstrateRequestException) -> bool:

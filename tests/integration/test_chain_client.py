@@ -67,10 +67,33 @@ def test_every_transaction_is_mortal(chain: ChainClient, funder: Account) -> Non
     period, phase = era
     assert period == chain.era_period == 64
     assert receipt.block_number is not None
-    # Born at most a few blocks before it was included: the phase is the birth block mod 64.
-    births = [n for n in range(receipt.block_number - 8, receipt.block_number) if n % 64 == phase]
+    # Born at most a quarter period (and a block) before it was included: the phase is the
+    # birth block mod 64.
+    births = [n for n in range(receipt.block_number - 17, receipt.block_number) if n % 64 == phase]
     assert births, f"era {era} not born just before #{receipt.block_number}"
     assert extrinsic.value["nonce"] == receipt.nonce == 0
+
+
+def test_an_era_birth_the_chain_moved_past_is_renewed(
+    chain: ChainClient, funder: Account, devnet: Devnet
+) -> None:
+    """Back-to-back transactions share one era birth; once the devnet was advanced a whole
+    period by someone else, the pool refuses the old birth and the client signs the
+    transaction again with a new one: included once, nonce in order."""
+    sender = fresh_account(chain, funder)
+    first = chain.submit(sender.keypair, "System", "remark", {"remark": "0x01"})
+    network.advance(100, paths=devnet.paths)
+    second = chain.submit(sender.keypair, "System", "remark", {"remark": "0x02"})
+    assert second.block_number is not None and first.block_number is not None
+    assert second.block_number > first.block_number + 100
+    block = chain.substrate.get_block(block_hash=second.block_hash)
+    (extrinsic,) = [
+        x for x in block["extrinsics"] if f"0x{x.extrinsic_hash.hex()}" == second.extrinsic_hash
+    ]
+    _period, phase = extrinsic.value["era"]
+    assert (second.block_number - 1) % 64 == phase, "not born at the block before inclusion"
+    assert (first.nonce, second.nonce) == (0, 1)
+    assert chain.account_nonce(sender.address) == 2
 
 
 def test_fifty_tasks_back_to_back_from_one_account(chain: ChainClient, funder: Account) -> None:

@@ -330,3 +330,122 @@ def test_too_many_pending_and_no_progress_fails_in_bounded_time() -> None:
     with pytest.raises(Exception, match="waiting for inclusion"):
         submit(sender)
     assert time.monotonic() - started < 1.5
+
+
+# -- the era's birth block, reused across transactions ---------------------------------------
+
+
+class FakeSubstrate:
+    """The RPC surface `_era` reads, answering from a `FakeChain` (finality follows the best
+    block unless `finalized` is set), counting the calls."""
+
+    def __init__(self, chain: FakeChain, finalized: int | None = None) -> None:
+        self.chain = chain
+        self.finalized = finalized
+        self.calls: list[str] = []
+
+    def rpc_request(self, method: str, params: list[Any]) -> dict[str, Any]:
+        self.calls.append(method)
+        if method == "chain_getBlockHash":
+            return {"result": block_hash(self.chain.head)}
+        if method == "chain_getFinalizedHead":
+            number = self.chain.head if self.finalized is None else self.finalized
+            return {"result": block_hash(number)}
+        if method == "chain_getHeader":
+            return {"result": {"number": hex(int(params[0], 16))}}
+        raise AssertionError(f"unexpected RPC {method}")
+
+
+class EraSender(Sender):
+    """A `Sender` whose signing takes its era birth as the real one does."""
+
+    def __init__(self, conn: FakeConnection, substrate: FakeSubstrate, **options: Any) -> None:
+        super().__init__(conn, **options)
+        self.substrate = substrate
+        self.births: list[int] = []
+
+    def _sign(self, signer: Any, pallet: str, call: str, params: Any, nonce: int) -> Any:
+        extrinsic, _ = super()._sign(signer, pallet, call, params, nonce)
+        birth = self._era(self.substrate).birth  # type: ignore[arg-type]
+        self.births.append(birth)
+        return extrinsic, birth
+
+
+def test_one_era_birth_serves_back_to_back_transactions() -> None:
+    chain = FakeChain(blocks=[[] for _ in range(40)])
+    substrate = FakeSubstrate(chain)
+    sender = EraSender(FakeConnection(chain), substrate)
+    pending = [submit(sender) for _ in range(5)]  # type: ignore[arg-type]
+    assert sender.births == [39] * 5
+    # Best hash, its header and the finalized head: asked once for all five.
+    assert substrate.calls == ["chain_getBlockHash", "chain_getHeader", "chain_getFinalizedHead"]
+    assert all(p.valid_until == 39 + 63 for p in pending)
+
+
+def test_an_era_birth_is_renewed_once_the_chain_moved_a_quarter_period() -> None:
+    chain = FakeChain(blocks=[[] for _ in range(40)])
+    substrate = FakeSubstrate(chain)
+    sender = EraSender(FakeConnection(chain), substrate)
+    submit(sender)
+    for _ in range(16):
+        chain.include()
+    sender._head()  # a wait saw block 55: 16 blocks past the birth, still reused
+    submit(sender)
+    chain.include()
+    sender._head()  # block 56: 17 past it, renewed
+    submit(sender)
+    assert sender.births == [39, 39, 56]
+
+
+def test_an_era_birth_is_not_kept_past_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml.chain import _transactions
+
+    chain = FakeChain(blocks=[[] for _ in range(10)])
+    sender = EraSender(FakeConnection(chain), FakeSubstrate(chain))
+    submit(sender)
+    chain.include()
+    monkeypatch.setattr(_transactions, "_ERA_REUSE_SECONDS", 0.0)
+    submit(sender)
+    assert sender.births == [9, 10]
+
+
+def test_a_lagging_finality_gives_the_best_block_as_birth() -> None:
+    chain = FakeChain(blocks=[[] for _ in range(100)])
+    substrate = FakeSubstrate(chain, finalized=50)  # 49 behind: more than a quarter period
+    sender = EraSender(FakeConnection(chain), substrate)
+    submit(sender)
+    assert sender.births == [99]
+    near = FakeChain(blocks=[[] for _ in range(100)])
+    sender = EraSender(FakeConnection(near), FakeSubstrate(near, finalized=90))
+    submit(sender)
+    assert sender.births == [90]
+
+
+BAD_PROOF = {"code": 1010, "message": '{"invalid":{"badProof":null}}'}
+
+
+def test_a_reused_birth_the_chain_moved_past_is_renewed_and_signed_once_more() -> None:
+    """Someone else moved the chain a whole period on: the runtime resolves the reused birth
+    to another block, the pool answers BadProof, and the transaction is signed again with the
+    same nonce and a new birth."""
+    chain = FakeChain(blocks=[[] for _ in range(10)])
+    conn = FakeConnection(chain)
+    sender = EraSender(conn, FakeSubstrate(chain))
+    submit(sender)
+    for _ in range(100):
+        chain.include(nonce_step=0)
+    conn.script = [BAD_PROOF]
+    pending = submit(sender)
+    assert sender.births == [9, 9, 109]
+    assert sender.signed == [7, 8, 8]
+    assert pending.birth == 109 and pending.nonce == 8
+
+
+def test_a_bad_proof_on_a_fresh_birth_is_refused_not_retried() -> None:
+    chain = FakeChain(blocks=[[] for _ in range(10)])
+    conn = FakeConnection(chain)
+    sender = EraSender(conn, FakeSubstrate(chain))
+    conn.script = [BAD_PROOF]
+    with pytest.raises(TransactionRejected, match="badProof"):
+        submit(sender)
+    assert sender.signed == [7]
