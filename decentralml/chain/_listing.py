@@ -73,6 +73,11 @@ def u32_key(prefix: bytes, hasher: str, value: int) -> str:
     return "0x" + (prefix + hash_key(hasher, value.to_bytes(4, "little"))).hex()
 
 
+def account_key(pallet: str, item: str, hasher: str, account_id: str) -> str:
+    """The hex storage key of a map keyed by an account (`account_id`: 64 hex digits)."""
+    return "0x" + (storage_prefix(pallet, item) + hash_key(hasher, bytes.fromhex(account_id))).hex()
+
+
 def task_keys(prefix: bytes, hasher: str, ids: Iterable[int]) -> list[str]:
     return [u32_key(prefix, hasher, task_id) for task_id in ids]
 
@@ -167,99 +172,78 @@ def _same_account(address: str, ss58_format: int) -> str:
 
 
 # -- decoding ---------------------------------------------------------------------------------
+# From the values `_codec.Registry` decodes: dicts of fields, variant names, bytes, ints.
 
 
-def _bytes_of(obj: Any) -> bytes:
-    inner = obj.value_object
-    if isinstance(inner, (bytes, bytearray)):
-        return bytes(inner)
-    text = str(obj.value)
-    return bytes.fromhex(text[2:]) if text.startswith("0x") else text.encode()
-
-
-def _hex32(value: Any) -> str:
-    text = str(value)
-    return text[2:] if text.startswith(("0x", "0X")) else text
-
-
-def content_ref(obj: Any) -> ContentRef:
-    """A stored ``ContentRef { cid, sha256, size }`` scale object as a `ContentRef`."""
-    cid = _bytes_of(obj.value_object["cid"])
+def content_ref(value: dict[str, Any]) -> ContentRef:
+    """A stored ``ContentRef { cid, sha256, size }`` as a `ContentRef`."""
+    cid: bytes = value["cid"]
     try:
         cid_text = cid.decode("ascii")
     except UnicodeDecodeError:
         cid_text = "0x" + cid.hex()
-    value = obj.value
-    return ContentRef(cid=cid_text, sha256=_hex32(value["sha256"]), size=int(value["size"]))
+    return ContentRef(cid=cid_text, sha256=value["sha256"].hex(), size=int(value["size"]))
 
 
-def _option(obj: Any) -> Any | None:
-    """The inner scale object of an ``Option`` that is ``Some``, else None."""
-    return obj.value_object if obj.value is not None else None
+def _variant(value: Any) -> tuple[str, Any]:
+    """A decoded enum value as (variant name, its fields or None)."""
+    if isinstance(value, dict):
+        ((name, fields),) = value.items()
+        return str(name), fields
+    return str(value), None
 
 
 def _submission(value: Any) -> Submission:
-    if isinstance(value, dict):
-        ((kind, fields),) = value.items()
-        period = fields.get("reveal_period") if isinstance(fields, dict) else fields
-        return Submission(kind=str(kind), reveal_period=int(period) if period is not None else None)
-    return Submission(kind=str(value))
+    kind, fields = _variant(value)
+    if isinstance(fields, dict):
+        fields = fields.get("reveal_period")
+    return Submission(kind=kind, reveal_period=int(fields) if fields is not None else None)
 
 
-def task_from_scale(task_id: int, obj: Any) -> TaskInfo:
-    """A decoded ``TaskInfo`` scale object as a `TaskInfo`."""
-    fields = obj.value_object
-    value = obj.value
-    model = _option(fields["model"])
+def task_from_value(task_id: int, value: dict[str, Any], ss58_format: int) -> TaskInfo:
+    """A decoded ``TaskInfo`` as a `TaskInfo`."""
+    validator = value["validator"]
+    model = value["model"]
     return TaskInfo(
         task_id=task_id,
-        creator=str(value["creator"]),
-        kind=TaskKind(value["kind"]),
-        policy=ValidationPolicy(value["policy"]),
+        creator=ss58_encode(value["creator"], ss58_format=ss58_format),
+        kind=TaskKind(_variant(value["kind"])[0]),
+        policy=ValidationPolicy(_variant(value["policy"])[0]),
         submission=_submission(value["submission"]),
-        bundle=content_ref(fields["bundle"]),
-        metadata=_bytes_of(fields["metadata"]),
-        reward=int(value["reward"]),
-        slots=int(value["slots"]),
-        deadline=int(value["deadline"]),
-        review_period=int(value["review_period"]),
-        work_period=int(value["work_period"]),
-        validator=str(value["validator"]) if value["validator"] is not None else None,
-        deposit=int(value["deposit"]),
-        escrow=int(value["escrow"]),
-        assigned=int(value["assigned"]),
-        committed=int(value["committed"]),
-        pending=int(value["pending"]),
-        paid=int(value["paid"]),
-        records=int(value["records"]),
-        status=TaskStatus(value["status"]),
-        ended_at=int(value["ended_at"]) if value["ended_at"] is not None else None,
+        bundle=content_ref(value["bundle"]),
+        metadata=value["metadata"],
+        reward=value["reward"],
+        slots=value["slots"],
+        deadline=value["deadline"],
+        review_period=value["review_period"],
+        work_period=value["work_period"],
+        validator=ss58_encode(validator, ss58_format=ss58_format) if validator else None,
+        deposit=value["deposit"],
+        escrow=value["escrow"],
+        assigned=value["assigned"],
+        committed=value["committed"],
+        pending=value["pending"],
+        paid=value["paid"],
+        records=value["records"],
+        status=TaskStatus(_variant(value["status"])[0]),
+        ended_at=value["ended_at"],
         model=content_ref(model) if model is not None else None,
     )
 
 
-def assignment_from_scale(task_id: int, worker: str, obj: Any) -> Assignment:
-    """A decoded ``Assignment`` scale object as an `Assignment`."""
-    value = obj.value
-    if not isinstance(value, dict):
-        return Assignment(task_id=task_id, worker=worker, state=str(value))
-    ((state, fields),) = value.items()
-    inner = obj.value_object[1]
-    result = None
-    if fields.get("result") is not None:
-        stored = inner.value_object["result"]
-        # `Submitted` carries the reference itself; `Paid` and `Rejected` an `Option` of it
-        # (None on records migrated from storage version 0).
-        if state in ("Paid", "Rejected"):
-            stored = _option(stored)
-        result = content_ref(stored) if stored is not None else None
-    commitment = fields.get("commitment")
+def assignment_from_value(task_id: int, worker: str, value: Any) -> Assignment:
+    """A decoded ``Assignment`` as an `Assignment`. `Submitted` carries its result; `Paid`
+    and `Rejected` an ``Option`` of it (None on records migrated from storage version 0)."""
+    state, fields = _variant(value)
+    if not isinstance(fields, dict):
+        return Assignment(task_id=task_id, worker=worker, state=state)
+    result = fields.get("result")
     return Assignment(
         task_id=task_id,
         worker=worker,
-        state=str(state),
-        at=int(fields["at"]) if fields.get("at") is not None else None,
-        bond=int(fields["bond"]) if fields.get("bond") is not None else None,
-        commitment=bytes.fromhex(_hex32(commitment)) if commitment is not None else None,
-        result=result,
+        state=state,
+        at=fields.get("at"),
+        bond=fields.get("bond"),
+        commitment=fields.get("commitment"),
+        result=content_ref(result) if result is not None else None,
     )

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from scalecodec.base import ScaleBytes
-from scalecodec.utils.ss58 import ss58_encode
+from scalecodec.utils.ss58 import ss58_decode, ss58_encode
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.chain import _listing
+from decentralml.chain import _codec, _listing
 from decentralml.chain._connection import DEFAULT_TIMEOUT, Connection
 from decentralml.chain._records import Assignment, TaskInfo, TaskKind
 from decentralml.chain._transactions import (
@@ -91,6 +90,30 @@ def _reason(hold_id: Any) -> str:
     return str(hold_id)
 
 
+@dataclass(frozen=True)
+class _StorageType:
+    """A storage item's value type: its id in the runtime's type registry."""
+
+    registry: _codec.Registry
+    type_id: int
+
+
+def _load_runtime(substrate: SubstrateInterface, block_hash: str | None) -> None:
+    """Make the runtime (metadata, types) of `block_hash` the one substrate-interface decodes
+    with.
+
+    For the best block, one ``state_getRuntimeVersion`` says whether the loaded runtime is
+    still the chain's, where substrate-interface's own check costs three round trips. When
+    the version is the loaded one, the best block's parent runs it too (a new runtime is
+    first reported at the block that stored it, which the loaded one cannot predate).
+    """
+    if block_hash is None and substrate.runtime_version is not None and substrate.metadata:
+        version = substrate.rpc_request("state_getRuntimeVersion", [])["result"] or {}
+        if version.get("specVersion") == substrate.runtime_version:
+            return
+    substrate.init_runtime(block_hash=block_hash)
+
+
 def _at(params: list[Any], block_hash: str | None) -> list[Any]:
     """RPC parameters with the block to read at, when one is given (else the best block)."""
     return [*params, block_hash] if block_hash is not None else params
@@ -138,7 +161,9 @@ class ChainClient:
             inclusion_timeout=inclusion_timeout,
             max_pending=max_pending,
         )
-        self._storage_types: dict[tuple[int | None, str], tuple[str, list[str]]] = {}
+        self._storage_types: dict[tuple[int | None, str], tuple[_StorageType, list[str]]] = {}
+        self._registries: dict[int | None, _codec.Registry] = {}
+        self._constants: dict[tuple[int | None, str], Any] = {}
 
     def __enter__(self) -> ChainClient:
         return self
@@ -179,10 +204,19 @@ class ChainClient:
         return int(header["number"], 16)
 
     def constant(self, pallet: str, name: str) -> Any:
-        value = self._conn.read(lambda s: s.get_constant(pallet, name))
-        if value is None:
-            raise ChainError(f"the chain has no constant {pallet}.{name}")
-        return value.value
+        """A constant of the runtime (read from its metadata, once per runtime version)."""
+
+        def read(substrate: SubstrateInterface) -> Any:
+            _load_runtime(substrate, None)
+            cache_key = (substrate.runtime_version, f"{pallet}.{name}")
+            if cache_key not in self._constants:
+                value = substrate.get_constant(pallet, name, block_hash=substrate.block_hash)
+                if value is None:
+                    raise ChainError(f"the chain has no constant {pallet}.{name}")
+                self._constants[cache_key] = value.value
+            return self._constants[cache_key]
+
+        return self._conn.read(read)
 
     def query(self, pallet: str, storage: str, params: list[Any] | None = None) -> Any:
         """The decoded value of a storage item, or None when absent."""
@@ -190,8 +224,7 @@ class ChainClient:
         return result.value if result is not None else None
 
     def free_balance(self, address: str) -> int:
-        account = self.query("System", "Account", [address])
-        return int(account["data"]["free"])
+        return self.account_balance(address).free
 
     def token(self) -> TokenInfo:
         """The native token's symbol and decimals, from the chain's properties."""
@@ -205,33 +238,39 @@ class ChainClient:
 
     def account_balance(self, address: str) -> AccountBalance:
         """Free, reserved (held) and frozen balance of `address`, read at the best block."""
-
-        def read(substrate: SubstrateInterface) -> tuple[Any, ...]:
-            block_hash = substrate.get_chain_head()
-            number = substrate.get_block_number(block_hash)
-            account = substrate.query("System", "Account", [address], block_hash=block_hash)
-            holds = substrate.query("Balances", "Holds", [address], block_hash=block_hash)
-            return block_hash, number, account, holds
-
-        block_hash, number, account, holds = self._conn.read(read)
-        data = account.value["data"]
+        at = str(self._conn.rpc("chain_getBlockHash", []))
+        account_type, account_hashers = self._storage_type("Account", at, pallet="System")
+        holds_type, holds_hashers = self._storage_type("Holds", at, pallet="Balances")
+        account_id = ss58_decode(address)
+        keys = [
+            _listing.account_key("System", "Account", account_hashers[0], account_id),
+            _listing.account_key("Balances", "Holds", holds_hashers[0], account_id),
+        ]
+        values = self.read_many(keys, at)
+        header = self._conn.rpc("chain_getHeader", [at])
+        raw_account, raw_holds = values.get(keys[0]), values.get(keys[1])
+        if raw_account is None:  # never funded, or reaped: the storage default
+            data: dict[str, Any] = {"free": 0, "reserved": 0, "frozen": 0}
+        else:
+            data = self._decode(account_type, raw_account)["data"]
+        holds = self._decode(holds_type, raw_holds) if raw_holds is not None else []
         return AccountBalance(
             free=int(data["free"]),
             reserved=int(data["reserved"]),
             frozen=int(data.get("frozen", data.get("misc_frozen", 0))),
-            holds=tuple((_reason(h["id"]), int(h["amount"])) for h in (holds.value or [])),
-            block_number=int(number),
-            block_hash=str(block_hash),
+            holds=tuple((_reason(h["id"]), int(h["amount"])) for h in (holds or [])),
+            block_number=int(header["number"], 16),
+            block_hash=at,
         )
 
     def holds(self, address: str) -> dict[str, int]:
         """What the marketplace holds from `address`, by reason (every one of `HOLD_REASONS`,
         zero when nothing is held under it)."""
         held = dict.fromkeys(HOLD_REASONS, 0)
-        for hold in self.query("Balances", "Holds", [address]) or []:
-            reason = hold["id"].get(PALLET) if isinstance(hold["id"], dict) else None
-            if reason in held:
-                held[reason] += int(hold["amount"])
+        for name, amount in self.account_balance(address).holds:
+            pallet, _, reason = name.partition(".")
+            if pallet == PALLET and reason in held:
+                held[reason] += amount
         return held
 
     def held_balance(self, address: str, reason: str | None = "TaskEscrow") -> int:
@@ -402,6 +441,25 @@ class ChainClient:
                 values[str(key)] = value
         return values
 
+    def assignment(
+        self, task_id: int, worker: str, *, block_hash: str | None = None
+    ) -> Assignment | None:
+        """`worker`'s assignment record on task `task_id`, or None when it never took one."""
+        type_string, hashers = self._storage_type("Assignments", block_hash)
+        key = (
+            "0x"
+            + (
+                _listing.storage_prefix(PALLET, "Assignments")
+                + _listing.hash_key(hashers[0], task_id.to_bytes(4, "little"))
+                + _listing.hash_key(hashers[1], bytes.fromhex(ss58_decode(worker)))
+            ).hex()
+        )
+        raw = self._conn.rpc("state_getStorage", _at([key], block_hash))
+        if raw is None:
+            return None
+        address = ss58_encode(ss58_decode(worker), ss58_format=self.ss58_format)
+        return _listing.assignment_from_value(task_id, address, self._decode(type_string, raw))
+
     def assignments(self, task_id: int, *, block_hash: str | None = None) -> list[Assignment]:
         """Every assignment record of task `task_id` (at most `MaxAssignmentsPerTask`), in
         storage order: live ones and the paid, rejected and released ones kept with it."""
@@ -427,31 +485,43 @@ class ChainClient:
                 continue
             # The worker is the key's tail: blake2_128 (16 bytes) then the 32-byte account.
             worker = ss58_encode(bytes.fromhex(key[2:])[-32:], ss58_format=self.ss58_format)
-            obj = self._decode(type_string, raw)
-            result.append(_listing.assignment_from_scale(task_id, worker, obj))
+            value = self._decode(type_string, raw)
+            result.append(_listing.assignment_from_value(task_id, worker, value))
         return result
 
-    def _storage_type(self, item: str, block_hash: str | None) -> tuple[str, list[str]]:
-        """The value type and key hashers of ``Decentralml.<item>`` in the runtime at
-        `block_hash`."""
+    def _storage_type(
+        self, item: str, block_hash: str | None, pallet: str = PALLET
+    ) -> tuple[_StorageType, list[str]]:
+        """How to decode ``<pallet>.<item>`` (its value type in the runtime at `block_hash`,
+        the best block's by default) and its key hashers."""
 
-        def read(substrate: SubstrateInterface) -> tuple[str, list[str]]:
-            substrate.init_runtime(block_hash=block_hash)
-            cache_key = (substrate.runtime_version, item)
+        def read(substrate: SubstrateInterface) -> tuple[_StorageType, list[str]]:
+            _load_runtime(substrate, block_hash)
+            version = substrate.runtime_version
+            cache_key = (version, f"{pallet}.{item}")
             if cache_key not in self._storage_types:
-                function = substrate.get_metadata_storage_function(PALLET, item)
+                function = substrate.get_metadata_storage_function(pallet, item)
                 if function is None:
-                    raise ChainError(f"the chain has no storage {PALLET}.{item}")
-                hashers = list(function.value["type"]["Map"]["hashers"])
-                self._storage_types[cache_key] = (function.get_value_type_string(), hashers)
+                    raise ChainError(f"the chain has no storage {pallet}.{item}")
+                kind = function.value["type"]
+                hashers = list(kind["Map"]["hashers"]) if "Map" in kind else []
+                type_id = kind["Map"]["value"] if "Map" in kind else kind["Plain"]
+                registry = self._registries.get(version)
+                if registry is None:
+                    registry = _codec.Registry(substrate.metadata.portable_registry.value["types"])
+                    self._registries[version] = registry
+                self._storage_types[cache_key] = (_StorageType(registry, int(type_id)), hashers)
             return self._storage_types[cache_key]
 
         return self._conn.read(read)
 
-    def _decode(self, type_string: str, raw: str) -> Any:
-        obj = self.substrate.runtime_config.create_scale_object(type_string, data=ScaleBytes(raw))
-        obj.decode()
-        return obj
+    @staticmethod
+    def _decode(storage_type: _StorageType, raw: str) -> Any:
+        try:
+            return storage_type.registry.decode(storage_type.type_id, bytes.fromhex(raw[2:]))
+        except _codec.CodecError as exc:
+            raise ChainError(f"a stored value does not decode as its type says: {exc}") from exc
 
-    def _decode_task(self, type_string: str, task_id: int, raw: str) -> TaskInfo:
-        return _listing.task_from_scale(task_id, self._decode(type_string, raw))
+    def _decode_task(self, storage_type: _StorageType, task_id: int, raw: str) -> TaskInfo:
+        value = self._decode(storage_type, raw)
+        return _listing.task_from_value(task_id, value, self.ss58_format)
