@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import click
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
@@ -174,6 +176,15 @@ def emit(app: AppContext, command: str, doc: BaseModel, render: Any = None) -> N
     payload = doc.model_dump(mode="json", by_alias=True)
     schema = payload.pop("schema")
     app.emit(schema, payload, render)
+
+
+def stream_json_list(head: dict[str, Any], key: str, items: Iterable[dict[str, Any]]) -> None:
+    """Print one JSON document, ``{**head, key: [items...]}``, writing each item as it comes."""
+    opening = json.dumps(head)[:-1]
+    click.echo(f'{opening}, "{key}": [' if head else f'{{"{key}": [', nl=False)
+    for index, item in enumerate(items):
+        click.echo((", " if index else "") + json.dumps(item), nl=False)
+    click.echo("]}")
 
 
 # -- human output ---------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from decentralml.chain._errors import translate
 from decentralml.chain.client import PALLET, ChainClient
 from decentralml.errors import (
     ExtrinsicFailed,
@@ -20,6 +19,7 @@ from decentralml.errors import (
     TransactionRejected,
     UnknownTask,
 )
+from decentralml.marketplace._bundles import with_files
 from decentralml.marketplace._errors import explain, explain_rejected
 from decentralml.marketplace._journal import Journal
 from decentralml.marketplace._models import (
@@ -33,8 +33,8 @@ from decentralml.marketplace._models import (
     TaskResult,
     TaskStatus,
     Token,
-    decode_assignment,
-    decode_task,
+    result_from_record,
+    task_from_record,
 )
 from decentralml.marketplace._send import ResultSender, SendOutcome, call_ref
 from decentralml.marketplace._units import parse_amount, parse_duration
@@ -46,6 +46,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Duration = int | str
+
+
+#: The files a result of each kind is expected to have, for a minimal task.json.
+EXPECTED_RESULTS = {
+    TaskKind.MODEL_CONTRIBUTION: ["weights.npz", "result.json"],
+    TaskKind.MODEL_ENGINEERING: ["model.keras", "result.json"],
+    TaskKind.DATA_ANNOTATION: ["labels.csv"],
+}
+
+
+def minimal_task_json(kind: TaskKind, title: str, description: str | None) -> bytes:
+    """A task.json for a bundle that has none: the kind and what to send back."""
+    body: dict[str, Any] = {
+        "kind": kind.value,
+        "title": title,
+        "expected_results": EXPECTED_RESULTS[kind],
+    }
+    if description:
+        body["description"] = description
+    return (json.dumps(body, indent=2) + "\n").encode()
 
 
 class CreatedTask(BaseModel):
@@ -158,7 +178,7 @@ class Marketplace:
 
     def constant(self, name: str) -> int:
         """A numeric constant of the pallet, e.g. ``AssignmentBond``."""
-        return int(self.chain.constant(PALLET, name))
+        return int(self.chain.constant(PALLET, name))  # cached per runtime version
 
     def amount(self, text: str | int) -> int:
         """An amount in tokens (``"1.5"``) as planck."""
@@ -173,14 +193,14 @@ class Marketplace:
 
     def get_task(self, task_id: int) -> Task:
         """The task `task_id`; `UnknownTask` when there is none."""
-        raw = self.chain.query(PALLET, "Tasks", [task_id])
-        if raw is None:
+        record = self.chain.task(task_id)
+        if record is None:
             raise UnknownTask(
                 f"there is no task {task_id}",
                 task_id=task_id,
                 hint="list tasks with `decentralml list-tasks`",
             )
-        return decode_task(task_id, raw, self.token)
+        return task_from_record(record, self.token)
 
     show_task = get_task
 
@@ -191,48 +211,31 @@ class Marketplace:
         kind: TaskKind | str | None = None,
         creator: str | None = None,
         limit: int | None = None,
-    ) -> list[Task]:
-        """Tasks, newest first, filtered by status, kind and creator."""
-        wanted_kind = TaskKind(kind) if kind is not None else None
-        found: list[Task] = []
-        for task in self._read_tasks():
-            if open_only and task.status is not TaskStatus.OPEN:
-                continue
-            if wanted_kind is not None and task.kind is not wanted_kind:
-                continue
-            if creator is not None and task.creator != creator:
-                continue
-            found.append(task)
-            if limit is not None and len(found) >= limit:
-                break
-        return found
-
-    def _read_tasks(self) -> Iterator[Task]:
-        """Every task on record, newest first, read as the caller goes (one read per id), so
-        a listing with a limit stops reading once it has enough."""
-        next_id = int(self.chain.query(PALLET, "NextTaskId") or 0)
-        for task_id in range(next_id - 1, -1, -1):
-            raw = self.chain.query(PALLET, "Tasks", [task_id])
-            if raw is not None:
-                yield decode_task(task_id, raw, self.token)
+    ) -> Iterator[Task]:
+        """Tasks, newest first, filtered by status, kind and creator, read lazily in batches
+        (`ChainClient.list_tasks`): a listing with a limit stops reading once it has enough,
+        and memory stays that of one batch however many tasks are streamed."""
+        chain_kind = TaskKind(kind).chain_name if kind is not None else None
+        token = self.token
+        records = self.chain.list_tasks(
+            open_only=open_only, kind=chain_kind, creator=creator, limit=limit, newest_first=True
+        )
+        return (task_from_record(record, token) for record in records)
 
     def get_assignment(self, task_id: int, worker: str) -> TaskResult | None:
         """`worker`'s slot on the task, or None when it never took one."""
         task = self.get_task(task_id)
-        raw = self.chain.query(PALLET, "Assignments", [task_id, worker])
-        if raw is None:
+        record = self.chain.assignment(task_id, worker)
+        if record is None:
             return None
-        return decode_assignment(task_id, worker, raw, review_period=task.review_period)
+        return result_from_record(record, review_period=task.review_period)
 
     def list_results(self, task_id: int, *, all_slots: bool = False) -> list[TaskResult]:
         """The task's results (committed, submitted, paid, rejected), or every slot."""
         task = self.get_task(task_id)
-        with translate(self.url):
-            entries = self.chain.substrate.query_map(PALLET, "Assignments", [task_id])
-            rows = [(str(key.value), value.value) for key, value in entries]
         results = [
-            decode_assignment(task_id, worker, raw, review_period=task.review_period)
-            for worker, raw in rows
+            result_from_record(record, review_period=task.review_period)
+            for record in self.chain.assignments(task_id)
         ]
         if not all_slots:
             results = [r for r in results if r.state.value not in ("assigned", "released")]
@@ -294,6 +297,9 @@ class Marketplace:
     ) -> CreatedTask:
         """Push the task bundle `assets` and post the task, holding `reward * slots`.
 
+        A directory without ``task.json`` is sent with a minimal one (kind, title, the files
+        a result is expected to have); the directory itself is not changed.
+
         `reward` is in tokens; `deadline` in blocks from now or a duration; the periods are
         blocks or durations. An auto-accept task is sealed; others are plain unless asked.
         """
@@ -324,7 +330,13 @@ class Marketplace:
             len(params["metadata"]) // 2 - 1
         )
         self._check_funds(params["reward"] * slots + deposit, "the rewards and the deposit")
-        bundle = self.store.push(assets)
+        source = Path(assets)
+        if (source / "task.json").is_file():
+            bundle = self.store.push(source)
+        else:
+            manifest = minimal_task_json(kind, metadata["title"], description)
+            with with_files(source, {"task.json": manifest}) as staged:
+                bundle = self.store.push(staged)
         params["bundle"] = call_ref(ContentRef(**bundle.as_dict()))  # type: ignore[arg-type]
         params["deadline"] = self.block_number() + deadline_blocks
         receipt = self.call("create_task", params, task_id=None)

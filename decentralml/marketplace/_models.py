@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from decentralml import chain
 from decentralml.marketplace._units import format_amount
+from decentralml.storage import ContentRef as StoredRef
 
 
 class _Frozen(BaseModel):
@@ -164,8 +166,8 @@ class Task(_Frozen):
 class TaskResult(_Frozen):
     """One worker's slot on a task and, when it sent one, its result.
 
-    `result` is known while the result awaits review; once decided the chain keeps only the
-    decision (the reference is in the `ResultSubmitted` event and the worker's journal).
+    `result` is the submitted reference: known while the result awaits review and kept with
+    the decision once paid or rejected (None on records older than storage version 1).
     """
 
     task_id: int
@@ -182,42 +184,52 @@ class TaskResult(_Frozen):
 Assignment = TaskResult
 
 
-def decode_metadata(raw: str | bytes | None) -> dict[str, Any]:
+def decode_metadata(raw: bytes) -> dict[str, Any]:
     """The task's metadata as a mapping (JSON object), or ``{"text": ...}`` for other bytes."""
-    data = _bytes(raw)
-    if not data:
+    if not raw:
         return {}
     try:
-        value = json.loads(data)
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return {"text": data.decode(errors="replace")}
+        return {"text": raw.decode(errors="replace")}
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _bytes(raw: str | bytes | None) -> bytes:
-    if raw is None:
-        return b""
-    if isinstance(raw, bytes):
-        return raw
-    if raw.startswith("0x"):
-        try:
-            return bytes.fromhex(raw[2:])
-        except ValueError:
-            pass
-    return raw.encode()
+def _ref(ref: StoredRef | None) -> ContentRef | None:
+    return None if ref is None else ContentRef(cid=ref.cid, sha256=ref.sha256, size=ref.size)
 
 
-def decode_ref(raw: dict[str, Any]) -> ContentRef:
-    """A `ContentRef` from its decoded storage form (hex or text CID, ``0x`` sha256)."""
-    cid = _bytes(raw["cid"]).decode(errors="replace")
-    sha = str(raw["sha256"]).removeprefix("0x")
-    return ContentRef(cid=cid, sha256=sha, size=int(raw["size"]))
-
-
-def _enum_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(next(iter(value)))
-    return str(value)
+def task_from_record(record: chain.TaskInfo, token: Token) -> Task:
+    """A `Task` from the chain client's record of it."""
+    bundle = _ref(record.bundle)
+    assert bundle is not None
+    return Task(
+        task_id=record.task_id,
+        creator=record.creator,
+        kind=TaskKind(_kebab(record.kind.value)),
+        policy=Policy(record.policy.value.removesuffix("Accept").lower()),
+        submission=SubmissionMode.SEALED if record.submission.sealed else SubmissionMode.PLAIN,
+        reveal_period=record.submission.reveal_period if record.submission.sealed else None,
+        bundle=bundle,
+        metadata=decode_metadata(record.metadata),
+        reward=record.reward,
+        slots=record.slots,
+        deadline=record.deadline,
+        review_period=record.review_period,
+        work_period=record.work_period,
+        validator=record.validator,
+        deposit=record.deposit,
+        escrow=record.escrow,
+        assigned=record.assigned,
+        committed=record.committed,
+        pending=record.pending,
+        paid=record.paid,
+        records=record.records,
+        status=TaskStatus(record.status.value.lower()),
+        ended_at=record.ended_at,
+        model=_ref(record.model),
+        token=token,
+    )
 
 
 def _kebab(name: str) -> str:
@@ -225,61 +237,19 @@ def _kebab(name: str) -> str:
     return out.lstrip("-")
 
 
-def decode_task(task_id: int, raw: dict[str, Any], token: Token) -> Task:
-    """A `Task` from the decoded ``Decentralml.Tasks`` value."""
-    submission = raw.get("submission", "Plain")
-    reveal = None
-    if isinstance(submission, dict) and "Sealed" in submission:
-        reveal = int(submission["Sealed"]["reveal_period"])
-    policy = _enum_name(raw["policy"]).removesuffix("Accept").lower()
-    model = raw.get("model")
-    return Task(
-        task_id=task_id,
-        creator=str(raw["creator"]),
-        kind=TaskKind(_kebab(_enum_name(raw["kind"]))),
-        policy=Policy(policy),
-        submission=SubmissionMode.SEALED if reveal is not None else SubmissionMode.PLAIN,
-        reveal_period=reveal,
-        bundle=decode_ref(raw["bundle"]),
-        metadata=decode_metadata(raw.get("metadata")),
-        reward=int(raw["reward"]),
-        slots=int(raw["slots"]),
-        deadline=int(raw["deadline"]),
-        review_period=int(raw["review_period"]),
-        work_period=int(raw["work_period"]),
-        validator=raw.get("validator"),
-        deposit=int(raw["deposit"]),
-        escrow=int(raw["escrow"]),
-        assigned=int(raw["assigned"]),
-        committed=int(raw.get("committed", 0)),
-        pending=int(raw["pending"]),
-        paid=int(raw["paid"]),
-        records=int(raw.get("records", 0)),
-        status=TaskStatus(_enum_name(raw["status"]).lower()),
-        ended_at=None if raw.get("ended_at") is None else int(raw["ended_at"]),
-        model=decode_ref(model) if model else None,
-        token=token,
-    )
-
-
-def decode_assignment(task_id: int, worker: str, raw: Any, *, review_period: int) -> TaskResult:
-    """A `TaskResult` from the decoded ``Decentralml.Assignments`` value."""
-    name = _enum_name(raw)
-    body = raw[name] if isinstance(raw, dict) else {}
-    state = AssignmentState(name.lower())
-    at = int(body["at"]) if "at" in body else None
-    # A decided result keeps its reference (None on records from storage version 0).
-    result = decode_ref(body["result"]) if body.get("result") else None
-    commitment = body.get("commitment")
-    if isinstance(commitment, (list, tuple)):
-        commitment = "0x" + bytes(commitment).hex()
+def result_from_record(record: chain.Assignment, *, review_period: int) -> TaskResult:
+    """A `TaskResult` from the chain client's record of an assignment."""
+    state = AssignmentState(record.state.lower())
+    at = record.at
     return TaskResult(
-        task_id=task_id,
-        worker=worker,
+        task_id=record.task_id,
+        worker=record.worker,
         state=state,
         at=at,
-        bond=int(body["bond"]) if "bond" in body else None,
-        commitment=commitment,
-        result=result,
-        review_ends=at + review_period if state is AssignmentState.SUBMITTED and at else None,
+        bond=record.bond,
+        commitment=None if record.commitment is None else "0x" + record.commitment.hex(),
+        result=_ref(record.result),
+        review_ends=at + review_period
+        if state is AssignmentState.SUBMITTED and at is not None
+        else None,
     )

@@ -4,7 +4,10 @@ rerun never sends a result twice; the journal keeps the reference and the salt."
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from decentralml.chain.sealed import new_salt, result_commitment
 from decentralml.errors import ExtrinsicFailed, JournalError, MarketplaceError
+from decentralml.marketplace._bundles import with_files
 from decentralml.marketplace._journal import Journal, checkpoint
 from decentralml.marketplace._models import (
     AssignmentState,
@@ -61,6 +65,27 @@ class SendOutcome(BaseModel):
     reveal_from: int | None = None
     reveal_until: int | None = None
     blocks_to_wait: int | None = None
+
+
+#: The file every result bundle carries, naming the task and the worker that sent it. The
+#: name is reserved: a file of that name in the result directory is replaced in the bundle.
+WORKER_FILE = "decentralml-worker.json"
+WORKER_SCHEMA = "decentralml.result-worker/v1"
+
+
+@contextmanager
+def named_result(directory: Path, task_id: int, worker: str) -> Iterator[Path]:
+    """`directory` as it travels: the same files plus `WORKER_FILE` naming `worker` and the
+    task, in a temporary copy, so the user's directory is never written to.
+
+    On a plain task every submitted reference is public as soon as it is on-chain; two
+    workers sending the same files would otherwise send the same bundle (the second refused
+    as a duplicate), and a validator could not tell a copy from its original.
+    """
+    document = {"schema": WORKER_SCHEMA, "task_id": task_id, "worker": worker}
+    marker = (json.dumps(document, sort_keys=True) + "\n").encode()
+    with with_files(directory, {WORKER_FILE: marker}) as staged:
+        yield staged
 
 
 _SENT = (AssignmentState.SUBMITTED, AssignmentState.PAID, AssignmentState.REJECTED)
@@ -126,7 +151,9 @@ class ResultSender:
                     hint=f"send it with `decentralml send-result {task_id} DIR`",
                 )
             return ContentRef(**recorded)
-        ref = ContentRef(**self.store.reference(directory).as_dict())  # type: ignore[arg-type]
+        with named_result(directory, task_id, self.worker) as staged:
+            stored = self.store.reference(staged)
+        ref = ContentRef(**stored.as_dict())  # type: ignore[arg-type]
         if recorded is not None and ContentRef(**recorded) != ref:
             raise JournalError(
                 f"{directory} changed since its result for task {task_id} was prepared "
@@ -145,7 +172,14 @@ class ResultSender:
         if self.journal.has("published"):
             return
         source = directory or Path(self.journal.get("directory") or "")
-        pushed = self.store.push(source)
+        if not source.is_dir():
+            raise JournalError(
+                f"the result directory {source} of task {task_id} is gone",
+                task_id=task_id,
+                hint="put it back as it was when the result was prepared",
+            )
+        with named_result(source, task_id, self.worker) as staged:
+            pushed = self.store.push(staged)
         if pushed.cid != ref.cid or pushed.sha256 != ref.sha256:
             raise JournalError(
                 f"{source} changed while its result for task {task_id} was being sent "

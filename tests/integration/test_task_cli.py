@@ -125,7 +125,7 @@ def test_three_workers_manual_accept_close_and_remove(
     )  # fmt: skip
     task_id = created["task_id"]
     alice_fees += created["receipt"]["fee"]
-    assert (kit / "task.json").exists()
+    assert not (kit / "task.json").exists(), "the creator's directory was written to"
     assert created["task"]["escrow"] == 3 * REWARD
 
     for name in names:
@@ -134,7 +134,9 @@ def test_three_workers_manual_accept_close_and_remove(
         assigned = cli.ok("assign-task", str(task_id), "--dest", f"t-{name[2:]}", "--account", name)
         fees[name] += assigned["receipt"]["fee"]
         assert assigned["entry_points"] and (tmp_path / f"t-{name[2:]}" / "task.json").exists()
-        result = make_dir(tmp_path / f"result-{name[2:]}", **{"result.json": f'{{"by":"{name}"}}'})
+        # The same files from every worker: each bundle names its worker, so none is refused
+        # as a duplicate of another.
+        result = make_dir(tmp_path / f"result-{name[2:]}", **{"result.json": '{"acc":0.9}'})
         sent = cli.ok("send-result", str(task_id), str(result), "--account", name)
         assert sent["outcome"]["state"] == "submitted"
         fees[name] += sum(r["fee"] for r in sent["outcome"]["receipts"])
@@ -142,6 +144,16 @@ def test_three_workers_manual_accept_close_and_remove(
     results = cli.ok("list-results", str(task_id))["results"]
     assert sorted(r["worker"] for r in results) == sorted(workers.values())
     assert all(r["state"] == "submitted" for r in results)
+    assert len({r["result"]["cid"] for r in results}) == 3
+    for r in results:
+        dest = tmp_path / f"pulled-{r['worker']}"
+        ref = r["result"]
+        cli.ok("assets", "pull", ref["cid"], str(dest), "--sha256", ref["sha256"])
+        named = json.loads((dest / "decentralml-worker.json").read_text())
+        assert (named["worker"], named["task_id"]) == (r["worker"], task_id)
+        assert (dest / "result.json").read_text() == '{"acc":0.9}'
+    (task_json,) = (tmp_path / "t-Bob").glob("task.json")
+    assert json.loads(task_json.read_text())["kind"] == "model-contribution"
     for name in ("//Bob", "//Charlie"):
         accepted = cli.ok("accept-result", str(task_id), workers[name], "--account", "//Alice")
         alice_fees += accepted["receipt"]["fee"]

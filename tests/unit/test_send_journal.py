@@ -4,6 +4,7 @@ a crash anywhere resumed without a second submission or a changed bundle."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -15,7 +16,7 @@ from decentralml.chain import result_commitment
 from decentralml.errors import JournalError, MarketplaceError
 from decentralml.marketplace import AssignmentState, Journal, Receipt, Task, TaskResult, Token
 from decentralml.marketplace._models import ContentRef, Policy, SubmissionMode, TaskKind, TaskStatus
-from decentralml.marketplace._send import ResultSender
+from decentralml.marketplace._send import WORKER_FILE, ResultSender
 from decentralml.storage import ContentRef as StoreRef
 
 WORKER = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
@@ -71,6 +72,8 @@ class FakeChain:
 class FakeStore:
     def __init__(self) -> None:
         self.pushed: list[str] = []
+        # What each pushed bundle said of its worker.
+        self.named: list[dict[str, Any]] = []
 
     def _ref(self, directory: str | os.PathLike[str]) -> StoreRef:
         data = b"".join(p.read_bytes() for p in sorted(Path(directory).rglob("*")) if p.is_file())
@@ -83,6 +86,7 @@ class FakeStore:
     def push(self, directory: str | os.PathLike[str]) -> StoreRef:
         ref = self._ref(directory)
         self.pushed.append(ref.cid)
+        self.named.append(json.loads((Path(directory) / WORKER_FILE).read_text()))
         return ref
 
 
@@ -213,3 +217,59 @@ def test_no_slot_and_late_commit_are_refused(tmp_path: Path, result_dir: Path) -
     chain.get_assignment = lambda task_id, worker: None  # type: ignore[method-assign]
     with pytest.raises(MarketplaceError, match="holds no slot"):
         sender(chain, store, tmp_path / "j").run(3, result_dir)
+
+
+OTHER_WORKER = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+
+
+def test_a_result_bundle_names_its_worker_and_leaves_the_directory_alone(
+    tmp_path: Path, result_dir: Path
+) -> None:
+    """The bundle carries who sent it for which task; the user's directory gets no file."""
+    chain, store = FakeChain(sealed=False), FakeStore()
+    before = sorted(p.name for p in result_dir.iterdir())
+    sender(chain, store, tmp_path / "journal").run(3, result_dir)
+    assert store.named == [
+        {"schema": "decentralml.result-worker/v1", "task_id": 3, "worker": WORKER}
+    ]
+    assert sorted(p.name for p in result_dir.iterdir()) == before
+
+
+def test_two_workers_with_the_same_files_send_different_bundles(
+    tmp_path: Path, result_dir: Path
+) -> None:
+    """Same weights from two accounts: two references, so neither is refused as a duplicate
+    and a validator can tell which is whose."""
+    store = FakeStore()
+    mine = sender(FakeChain(sealed=False), store, tmp_path / "a").run(3, result_dir)
+    theirs = ResultSender(
+        FakeChain(sealed=False),
+        store,
+        Journal.open(3, OTHER_WORKER, root=tmp_path / "b"),
+        worker=OTHER_WORKER,
+    ).run(3, result_dir)
+    assert mine.result.cid != theirs.result.cid
+    assert [n["worker"] for n in store.named] == [WORKER, OTHER_WORKER]
+
+
+def test_a_reserved_file_in_the_directory_is_replaced_in_the_bundle(
+    tmp_path: Path, result_dir: Path
+) -> None:
+    """A result directory cannot claim another worker's name."""
+    (result_dir / WORKER_FILE).write_text(json.dumps({"worker": OTHER_WORKER}))
+    store = FakeStore()
+    sender(FakeChain(sealed=False), store, tmp_path / "journal").run(3, result_dir)
+    assert store.named[0]["worker"] == WORKER
+    assert json.loads((result_dir / WORKER_FILE).read_text()) == {"worker": OTHER_WORKER}
+
+
+def test_a_vanished_result_directory_is_reported(tmp_path: Path, result_dir: Path) -> None:
+    chain, store, root = FakeChain(sealed=True), FakeStore(), tmp_path / "journal"
+    sender(chain, store, root).run(3, result_dir)  # committed, waiting for the deadline
+    chain.now = chain.deadline
+    for path in result_dir.iterdir():
+        path.unlink()
+    result_dir.rmdir()
+    with pytest.raises(JournalError, match="is gone"):
+        sender(chain, store, root).run(3, None)
+    assert store.pushed == []

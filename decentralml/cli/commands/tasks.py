@@ -3,7 +3,6 @@ naming a validator."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -20,6 +19,7 @@ from decentralml.cli._market import (
     print_receipt,
     reader_address,
     results_table,
+    stream_json_list,
     tasks_table,
     when,
 )
@@ -27,22 +27,6 @@ from decentralml.cli.context import AppContext, common_options
 from decentralml.marketplace import Marketplace, Policy, SubmissionMode, TaskKind
 
 _KINDS = [k.value for k in TaskKind]
-
-
-def _write_task_json(assets: Path, kind: str, title: str | None, description: str | None) -> None:
-    """A minimal task.json when the bundle has none: the kit's kind and what to send back."""
-    manifest = assets / "task.json"
-    if manifest.exists():
-        return
-    expected = {
-        "model-contribution": ["weights.npz", "result.json"],
-        "model-engineering": ["model.keras", "result.json"],
-        "data-annotation": ["labels.csv"],
-    }[kind]
-    body = {"kind": kind, "title": title or assets.resolve().name, "expected_results": expected}
-    if description:
-        body["description"] = description
-    manifest.write_text(json.dumps(body, indent=2) + "\n")
 
 
 @click.command("create-task")
@@ -90,8 +74,8 @@ def create_task(
 ) -> None:
     """Push the task bundle in --assets and post a task, holding the rewards in escrow.
 
-    Prints the task id. When the directory has no task.json, a minimal one is written into
-    it from the options.
+    Prints the task id. When the directory has no task.json, the bundle gets a minimal one
+    made from the options (the directory itself is not changed).
     """
     with open_market(app, sign=True) as market:
         planck = market.amount(reward)
@@ -103,7 +87,6 @@ def create_task(
             f"{token.format(planck * slots)} held in escrow, plus a storage deposit of about "
             f"{token.format(deposit)} and the fee. Continue?"
         )
-        _write_task_json(assets, kind, title, description)
         validator_address = _address(app, market, validator)
         created = market.create_task(
             assets,
@@ -167,10 +150,20 @@ def list_tasks(
 
         creator = resolve_address(creator, keystore=Keystore())
     with open_market(app) as market:
-        tasks = market.list_tasks(open_only=open_only, kind=kind, creator=creator, limit=limit)
         block = market.block_number()
-    doc = ListTasksDoc(schema="decentralml.list-tasks/v1", block=block, tasks=tasks)
-    emit(app, "list-tasks", doc, lambda console: console.print(tasks_table(tasks)))
+        tasks = market.list_tasks(open_only=open_only, kind=kind, creator=creator, limit=limit)
+        if app.json:
+            # Streamed: one task at a time goes out as it is read, so memory stays that of
+            # one batch of the listing however many tasks there are.
+            stream_json_list(
+                {"schema": "decentralml.list-tasks/v1", "block": block},
+                "tasks",
+                (task.model_dump(mode="json", by_alias=True) for task in tasks),
+            )
+            return
+        rows = list(tasks)
+    doc = ListTasksDoc(schema="decentralml.list-tasks/v1", block=block, tasks=rows)
+    emit(app, "list-tasks", doc, lambda console: console.print(tasks_table(rows)))
 
 
 @click.command("show-task")
