@@ -1,50 +1,74 @@
-"""The marketplace flow on the local devnet and IPFS, end to end, through the Marketplace API.
+"""The marketplace flow on the local devnet and IPFS, end to end, through the `decentralml` CLI.
 
-Run by `scripts/demo` after `decentralml devnet up`. //Alice (creator) trains the initial
-Keras model with the creator kit (assets/model_creator), writes the model-contribution task
-bundle (the current model, the contributor kit, task.json) and posts a 3-slot task (plain
-submissions, decided by hand); //Bob, //Charlie and //Dave each take a slot (a small bond
-held), pull and verify the bundle, run its kit on their own shard of the digits (the kit's
-setup.sh and start_task.sh, as `decentralml run-task` does), and send the weights they trained
-(the bond comes back); Alice scores each result on her holdout, accepts them, and each worker
-is paid. A final table shows every account's balance change and the fees it paid.
+Run by `scripts/demo` after `decentralml devnet up`. Every step is a `decentralml` command run
+as its user would run it (with `--json`, read back for the next step):
+
+0. //Alice (creator) trains the initial Keras model with the creator kit (assets/model_creator,
+   her own workspace, never uploaded) and writes the model-contribution task bundle;
+1. `create-task`: she posts it with 3 slots, plain submissions, decided by hand;
+2. //Bob, //Charlie and //Dave each `list-tasks --open`, `assign-task` (a small bond held; the
+   bundle pulled and verified), `run-task` (the kit's setup.sh and start_task.sh, training on
+   their own shard of the digits) and `send-result` (the bond comes back);
+3. Alice runs `list-results`, scores each result on her holdout with her creator kit, and
+   `accept-result` pays it;
+4. `show-task` and `account balance`: a final table shows each account's balance change and
+   the fees it paid.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from decentralml.chain import keypair_from_uri
-from decentralml.config import resolve_settings
-from decentralml.errors import DecentralMLError
-from decentralml.marketplace import Marketplace
-
 ROOT = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).with_name("decentralml")
 WORKERS = ("//Bob", "//Charlie", "//Dave")
 console = Console()
 
 
-def market_for(uri: str) -> Marketplace:
-    settings = resolve_settings({})
-    return Marketplace(settings.url, ipfs_api=settings.ipfs_api, signer=keypair_from_uri(uri))
+class CommandFailed(Exception):
+    """A `decentralml` command exited non-zero; its error document says why."""
 
 
-def run_script(script: Path, *args: str) -> None:
-    """Run a kit's script with the demo's interpreter, its output streamed."""
-    env = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([str(script), *args], check=True, env=env)
+def decentralml(*args: str, cwd: Path | None = None) -> dict[str, Any]:
+    """Run one `decentralml` command with --json and --yes; its JSON document."""
+    command = [str(CLI), *args[:1], "--json", "--yes", *args[1:]]
+    if args[0] in ("account", "devnet"):  # groups: the options go after the subcommand
+        command = [str(CLI), *args[:2], "--json", "--yes", *args[2:]]
+    console.print(f"  [dim]$ decentralml {shlex.join(args)}[/]")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env)
+    if done.returncode != 0:
+        try:
+            error = json.loads(done.stdout)["error"]
+            message = f"{error['message']}" + (f" ({error['hint']})" if error.get("hint") else "")
+        except (ValueError, KeyError, TypeError):
+            message = (done.stderr or done.stdout).strip()[-2000:]
+        raise CommandFailed(f"`decentralml {shlex.join(args)}` failed: {message}")
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def fees_of(document: dict[str, Any]) -> int:
+    """The fees a command's receipts record."""
+    receipts = []
+    if "receipt" in document:
+        receipts.append(document["receipt"])
+    receipts.extend(document.get("outcome", {}).get("receipts", []))
+    return sum(int(r["fee"]) for r in receipts)
 
 
 def score(result: Path) -> str:
-    """The creator's holdout score of a result directory, from the creator kit."""
+    """The creator's holdout score of a result directory, from her creator kit."""
     out = subprocess.run(
         [sys.executable, "-m", "model_creator", "evaluate", str(result)],
         cwd=ROOT / "assets",
@@ -56,83 +80,83 @@ def score(result: Path) -> str:
     return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "(no score)"
 
 
+def tokens(planck: int, token: dict[str, Any]) -> str:
+    sign = "-" if planck < 0 else ""
+    whole, frac = divmod(abs(planck), 10 ** token["decimals"])
+    digits = f"{frac:0{token['decimals']}d}".rstrip("0")
+    return f"{sign}{whole}{'.' + digits if digits else ''} {token['symbol']}"
+
+
 def run() -> None:
     accounts = ("//Alice", *WORKERS)
-    markets = {uri: market_for(uri) for uri in accounts}
-    alice = markets["//Alice"]
-    token = alice.token
-    start = {uri: alice.chain.free_balance(m.address) for uri, m in markets.items()}
+    balances = {uri: decentralml("account", "balance", "--account", uri) for uri in accounts}
+    token = balances["//Alice"]["token"]
     fees = dict.fromkeys(accounts, 0)
-    console.print(f"chain {alice.chain.chain_name()} at {alice.url}, block {alice.block_number()}")
+    status = decentralml("devnet", "status")
+    console.print(f"chain {status['chain']} at {status['url']}, block {status['height']}")
 
     work = Path(tempfile.mkdtemp(prefix="decentralml-demo-"))
     console.print("0. Alice trains the initial model and writes the task bundle (creator kit)")
-    run_script(ROOT / "assets" / "model_creator" / "start_task.sh", str(work / "creator"))
+    env = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    creator_kit = ROOT / "assets" / "model_creator" / "start_task.sh"
+    subprocess.run([str(creator_kit), str(work / "creator")], check=True, env=env)
     bundle = work / "creator" / "bundles" / "ModelContribution"
 
-    created = alice.create_task(
-        bundle,
-        kind="model-contribution",
-        reward="2",
-        slots=3,
-        deadline=600,
-        review_period=100,
-        work_period=100,
-        policy="manual",
-        title="digits 8x8",
-    )
-    task_id = created.task_id
-    fees["//Alice"] += created.receipt.fee
+    console.print("1. Alice posts the task")
+    created = decentralml(
+        "create-task", "--kind", "model-contribution", "--assets", str(bundle),
+        "--reward", "2", "--slots", "3", "--deadline", "600", "--review-period", "100",
+        "--work-period", "100", "--policy", "manual", "--title", "digits 8x8",
+        "--account", "//Alice",
+    )  # fmt: skip
+    task_id = str(created["task_id"])
+    fees["//Alice"] += fees_of(created)
+    task = created["task"]
     console.print(
-        f"1. Alice created task {task_id}: {token.format(created.task.escrow)} held in escrow, "
-        f"{token.format(created.task.deposit)} storage deposit"
+        f"   task {task_id}: {tokens(task['escrow'], token)} held in escrow, "
+        f"{tokens(task['deposit'], token)} storage deposit"
     )
 
     results: dict[str, Path] = {}
-    for n, uri in enumerate(WORKERS, start=1):
-        market = markets[uri]
-        fees[uri] += market.assign_task(task_id).fee
-        task_dir = work / f"task-{n}"
-        pulled = market.pull_task_bundle(task_id, task_dir)
-        spec = json.loads((task_dir / "task.json").read_text())
-        console.print(
-            f"2.{n} {uri[2:]} took a slot and pulled the verified bundle ({pulled.ref.size} "
-            f"bytes); training on shard {n - 1} (of 0..2) with {spec['start']}"
+    for shard, uri in enumerate(WORKERS):
+        name = uri[2:]
+        console.print(f"2.{shard + 1} {name} takes a slot, trains on shard {shard} and sends")
+        listed = decentralml("list-tasks", "--open", "--account", uri)
+        assert int(task_id) in [t["task_id"] for t in listed["tasks"]]
+        assigned = decentralml(
+            "assign-task", task_id, "--dest", str(work / f"task-{name}"), "--account", uri
         )
-        result = work / f"result-{n}"
-        run_script(task_dir / spec["setup"])
-        shard = ("--shard", str(n - 1), "--shards", str(len(WORKERS)))
-        run_script(task_dir / spec["start"], str(result), *shard)
-        sent = market.send_result(task_id, result, journal_root=work / "journal")
-        fees[uri] += sum(r.fee for r in sent.receipts)
-        results[market.address] = result
-        console.print(f"    sent result {sent.result.cid}")
+        fees[uri] += fees_of(assigned)
+        output = work / f"result-{name}"
+        decentralml(
+            "run-task", task_id, "--dir", str(work / f"task-{name}"), "--output", str(output),
+            "--account", uri, "--", "--shard", str(shard), "--shards", str(len(WORKERS)),
+        )  # fmt: skip
+        sent = decentralml("send-result", task_id, str(output), "--account", uri)
+        fees[uri] += fees_of(sent)
+        results[sent["outcome"]["worker"]] = output
+        console.print(f"    sent result {sent['outcome']['result']['cid']}")
 
-    for result in alice.list_results(task_id):
-        scored = score(results[result.worker])
-        console.print(f"3. Alice scores {result.worker[:8]}…'s weights: {scored}")
-        receipt = alice.accept_result(task_id, result.worker)
-        fees["//Alice"] += receipt.fee
-        (paid,) = receipt.find("Decentralml", "RewardPaid")
-        console.print(
-            f"   Alice accepted {result.worker[:8]}…: paid "
-            f"{token.format(int(paid.attributes['amount']))}"
-        )
+    console.print("3. Alice scores each result on her holdout and accepts it")
+    for result in decentralml("list-results", task_id, "--account", "//Alice")["results"]:
+        worker = result["worker"]
+        console.print(f"   {worker[:8]}…'s weights: {score(results[worker])}")
+        accepted = decentralml("accept-result", task_id, worker, "--account", "//Alice")
+        fees["//Alice"] += fees_of(accepted)
 
-    table = Table(title=f"Task {task_id}: balance changes")
+    shown = decentralml("show-task", task_id)["task"]
+    table = Table(title=f"Task {task_id} is {shown['status']}: {shown['paid']} results paid")
     for column in ("account", "free balance change", "fees paid", "held now"):
         table.add_column(column)
-    for uri, market in markets.items():
-        balance = alice.chain.account_balance(market.address)
+    for uri in accounts:
+        now = decentralml("account", "balance", "--account", uri)
         table.add_row(
             uri,
-            token.format(balance.free - start[uri]),
-            token.format(fees[uri]),
-            token.format(balance.reserved),
+            tokens(now["free"] - balances[uri]["free"], token),
+            tokens(fees[uri], token),
+            tokens(now["reserved"], token),
         )
     console.print(table)
-    for market in markets.values():
-        market.close()
 
 
 def main() -> int:
@@ -141,10 +165,8 @@ def main() -> int:
     except subprocess.CalledProcessError as exc:
         console.print(f"[bold red]Error:[/] a kit failed ({exc.cmd[0]}, exit {exc.returncode})")
         return 1
-    except DecentralMLError as exc:
-        console.print(f"[bold red]Error:[/] {exc.message}")
-        if exc.hint:
-            console.print(f"Hint: {exc.hint}")
+    except CommandFailed as exc:
+        console.print(f"[bold red]Error:[/] {exc}")
         return 1
     return 0
 
