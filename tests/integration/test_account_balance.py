@@ -66,7 +66,12 @@ def test_alice_balance_in_tokens_and_planck(devnet: Devnet, chain: ChainClient) 
 
 
 def test_human_output_shows_tokens(devnet: Devnet) -> None:
-    result = balance(devnet, "//Alice")
+    # Wide enough that the address is not folded, whatever holds earlier tests left on Alice.
+    result = CliRunner().invoke(
+        cli,
+        ["account", "balance", "--account", "//Alice", "--url", devnet.url],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert ALICE in result.stdout and "DML" in result.stdout
     assert "transferable" in result.stdout
