@@ -8,7 +8,8 @@ Starts a fresh dev chain (Chopsticks, the shipped chain spec) on a free loopback
 submitted twice: once through `decentralml.marketplace.Marketplace` (its calls with the checks
 it makes before spending a fee, its error mapping and its receipts) and once through plain
 substrate-interface (`compose_call`, `create_signed_extrinsic`, `submit_extrinsic` waiting for
-inclusion, then `is_success`). The order alternates per round. The bundle and the result are
+inclusion, then `is_success`), each side with its own accounts. The order alternates per
+round. The bundle and the result are
 content references made up front, so neither side touches IPFS: what is measured is the chain
 path. Prints the median seconds per operation for each side and the ratio (goal: at most 1.2).
 Not a test: it prints what it measured.
@@ -76,7 +77,11 @@ def main() -> int:
     from decentralml.devnet._process import free_port
     from decentralml.marketplace import Marketplace
 
+    # Each side signs with its own accounts: an account used by two programs at once makes
+    # the API's locally counted nonce stale at every call (the pool refuses it, the client
+    # resyncs and signs again), which is the other program's cost, not the API's.
     creator, worker = keypair_from_uri("//Alice"), keypair_from_uri("//Bob")
+    plain_creator, plain_worker = keypair_from_uri("//Charlie"), keypair_from_uri("//Dave")
     times: dict[tuple[str, str], list[float]] = {}
 
     def record(side: str, op: str, seconds: float) -> None:
@@ -102,7 +107,7 @@ def main() -> int:
             def plain_round(tag: str) -> None:
                 block = int(plain.get_block_number(None))
                 seconds, receipt = timed(
-                    lambda: plain_submit(creator, "create_task", task_params(block, tag))
+                    lambda: plain_submit(plain_creator, "create_task", task_params(block, tag))
                 )
                 record("substrate-interface", "create", seconds)
                 (event,) = [
@@ -110,11 +115,11 @@ def main() -> int:
                 ]
                 task_id = int(event.value["attributes"]["task_id"])
                 seconds, _ = timed(
-                    lambda: plain_submit(worker, "assign_task", {"task_id": task_id})
+                    lambda: plain_submit(plain_worker, "assign_task", {"task_id": task_id})
                 )
                 record("substrate-interface", "assign", seconds)
                 result = {"task_id": task_id, "result": content(f"result-{tag}")}
-                seconds, _ = timed(lambda: plain_submit(worker, "submit_result", result))
+                seconds, _ = timed(lambda: plain_submit(plain_worker, "submit_result", result))
                 record("substrate-interface", "submit", seconds)
 
             def api_round(tag: str) -> None:
