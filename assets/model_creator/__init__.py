@@ -1,12 +1,14 @@
 """The model creator's workspace: the task's model, its holdout, and the task bundles.
 
-Never uploaded. The validation work uses ``build_model``, ``load_holdout`` and ``evaluate``.
+Never uploaded. ``decentralml validate-results --workspace`` uses ``build_model``,
+``load_holdout``, ``evaluate`` and, for annotation tasks, ``load_gold``.
 """
 
 from .model_creator import (
     build_model,
     evaluate,
     evaluate_result,
+    load_gold,
     load_holdout,
     main,
     read_labels,
@@ -22,6 +24,7 @@ __all__ = [
     "build_model",
     "evaluate",
     "evaluate_result",
+    "load_gold",
     "load_holdout",
     "main",
     "read_labels",

@@ -73,6 +73,11 @@ def load_holdout() -> tuple[np.ndarray, np.ndarray]:
     return x[rows], y[rows]
 
 
+def load_gold() -> np.ndarray:
+    """The true labels of the annotation task's samples (kept home, like the holdout)."""
+    return annotation_set().gold
+
+
 def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Accuracy, mean cross-entropy loss and sample count of ``model`` on ``(x, y)``.
 

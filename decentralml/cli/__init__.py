@@ -33,6 +33,8 @@ _LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "list-results": ("decentralml.cli.commands.review", "list_results"),
     "accept-result": ("decentralml.cli.commands.review", "accept_result"),
     "reject-result": ("decentralml.cli.commands.review", "reject_result"),
+    "validate-results": ("decentralml.cli.commands.validate", "validate_results"),
+    "pull-model": ("decentralml.cli.commands.validate", "pull_model"),
 }
 
 

@@ -14,12 +14,14 @@ from rich.table import Table
 
 from decentralml.cli.context import AppContext
 from decentralml.marketplace import (
+    ContentRef,
     Marketplace,
     Receipt,
     SendOutcome,
     Task,
     TaskResult,
     Token,
+    ValidationReport,
     format_seconds,
 )
 
@@ -143,7 +145,24 @@ ACTIONS = (
     "remove-task",
 )
 
+
+class ValidateResultsDoc(_Doc):
+    schema_: Literal["decentralml.validate-results/v1"] = Field(alias="schema")
+    report: ValidationReport
+
+
+class PullModelDoc(_Doc):
+    schema_: Literal["decentralml.pull-model/v1"] = Field(alias="schema")
+    task_id: int
+    model: ContentRef
+    dest: str
+    files: list[str]
+    size: int
+
+
 DOCUMENTS: dict[str, type[BaseModel]] = {
+    "validate-results": ValidateResultsDoc,
+    "pull-model": PullModelDoc,
     "create-task": CreateTaskDoc,
     "list-tasks": ListTasksDoc,
     "show-task": ShowTaskDoc,

@@ -29,17 +29,19 @@ from decentralml.marketplace._models import (
     TaskStatus,
     Token,
 )
-from decentralml.marketplace._send import SendOutcome
+from decentralml.marketplace._send import WORKER_FILE, SendOutcome
 from decentralml.marketplace._units import (
     format_amount,
     format_seconds,
     parse_amount,
     parse_duration,
 )
+from decentralml.marketplace._validate import ResultReview, ValidationReport, ValidationRun
 
 __all__ = [
     "KILL_AFTER_ENV",
     "PALLET_ERRORS",
+    "WORKER_FILE",
     "Assignment",
     "AssignmentState",
     "ContentRef",
@@ -49,6 +51,7 @@ __all__ = [
     "Policy",
     "PublishedModel",
     "Receipt",
+    "ResultReview",
     "SendOutcome",
     "SubmissionMode",
     "Task",
@@ -56,6 +59,8 @@ __all__ = [
     "TaskResult",
     "TaskStatus",
     "Token",
+    "ValidationReport",
+    "ValidationRun",
     "format_amount",
     "format_seconds",
     "journal_dir",

@@ -38,6 +38,7 @@ from decentralml.marketplace._models import (
 )
 from decentralml.marketplace._send import ResultSender, SendOutcome, call_ref
 from decentralml.marketplace._units import parse_amount, parse_duration
+from decentralml.marketplace._validate import ValidationReport, ValidationRun
 from decentralml.storage import IpfsStore, PullResult
 
 if TYPE_CHECKING:
@@ -253,11 +254,25 @@ class Marketplace:
 
     def call(self, call: str, params: dict[str, Any], *, task_id: int | None) -> Receipt:
         """Sign and submit a marketplace call; plain-sentence errors; a `Receipt`."""
+        return self._submit(PALLET, call, params, task_id=task_id)
+
+    def batch(self, calls: list[tuple[str, dict[str, Any]]], *, task_id: int | None) -> Receipt:
+        """Marketplace calls in one ``Utility.batch_all``: all included, or none (the first
+        refusal fails the whole batch, as `MarketplaceError`)."""
+        inner = [
+            {"call_module": PALLET, "call_function": call, "call_args": params}
+            for call, params in calls
+        ]
+        return self._submit("Utility", "batch_all", {"calls": inner}, task_id=task_id)
+
+    def _submit(
+        self, pallet: str, call: str, params: dict[str, Any], *, task_id: int | None
+    ) -> Receipt:
         signer = self.signer
         if signer is None:
             raise ReadOnlyAccount("this needs an account that can sign", hint="pass --account")
         try:
-            raw = self.chain.submit(signer, PALLET, call, params)
+            raw = self.chain.submit(signer, pallet, call, params)
         except ExtrinsicFailed as exc:
             raise explain(exc, task_id) from exc
         except TransactionRejected as exc:
@@ -421,6 +436,38 @@ class Marketplace:
         self._check_reviewer(self.get_task(task_id), creator_only=True)
         params = {"task_id": task_id, "validator": validator}
         return self.call("set_validator", params, task_id=task_id)
+
+    def validate_results(
+        self, task_id: int, *, workspace: str | os.PathLike[str], **options: Any
+    ) -> ValidationReport:
+        """Evaluate the task's results on the creator's holdout, decide who is paid under the
+        policy, federate the results that pass the quality floor, and publish the new model.
+
+        `workspace` is the creator's workspace (``build_model``, ``load_holdout``,
+        ``evaluate``). Options, as `ValidationRun` takes them: `policy` (default: the task's),
+        `policy_fn` (``module:function`` or ``file.py:function`` for custom), `aggregator`
+        (fedavg, median, trimmed-mean, krum), `weighting` (uniform, declared), `cap`,
+        `batch_size`, `accepts` (workers), `rejects` ({worker: reason}), `min_improvement`
+        (share of accuracy, default 0.01), `out` (report directory), `ask` (a callback for
+        manual decisions), `publish`.
+        """
+        return ValidationRun(self, task_id, workspace=workspace, **options).run()
+
+    validate_task_results = validate_results
+
+    def pull_model(
+        self, task_id: int, dest: str | os.PathLike[str], *, force: bool = False
+    ) -> PullResult:
+        """Fetch the task's published model, verify it against the chain, unpack it in `dest`."""
+        task = self.get_task(task_id)
+        if task.model is None:
+            raise MarketplaceError(
+                f"task {task_id} has no published model yet",
+                task_id=task_id,
+                hint=f"the creator or validator publishes one with `validate-results {task_id}`",
+            )
+        ref = task.model
+        return self.store.pull(ref.cid, dest, sha256=ref.sha256, size=ref.size, force=force)
 
     def publish_model(self, task_id: int, directory: str | os.PathLike[str]) -> PublishedModel:
         """Push the federated model's bundle and record it for the task."""

@@ -50,20 +50,28 @@ from decentralml.validation.loading import (
     load_engineered_model,
     load_weights_npz,
 )
+from decentralml.validation.policy import Candidate, PolicyError, Verdict, accept, reject
+from decentralml.validation.workspace import Workspace, WorkspaceError
 
 __all__ = [
     "MAX_REASON_BYTES",
     "AggregationError",
+    "Candidate",
     "CopyCheck",
     "KerasLimits",
     "KrumSelection",
     "LayerSource",
     "MalformedResult",
     "MissingExtra",
+    "PolicyError",
     "ResultRefused",
     "UnsafeResult",
     "ValidationError",
+    "Verdict",
     "WeightsReader",
+    "Workspace",
+    "WorkspaceError",
+    "accept",
     "check_keras_archive",
     "coordinate_median",
     "fedavg",
@@ -71,5 +79,6 @@ __all__ = [
     "krum",
     "load_engineered_model",
     "load_weights_npz",
+    "reject",
     "trimmed_mean",
 ]
