@@ -72,6 +72,11 @@ def chain(devnet: Devnet) -> Iterator[ChainClient]:
 @pytest.fixture(scope="module")
 def creator_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The creator kit run once for the module: OUT/model.keras and OUT/bundles/<Kind>/."""
+    return run_creator_kit(tmp_path_factory)
+
+
+def run_creator_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run the creator kit (skip when the tensorflow extra is missing); its output dir."""
     if TF_MISSING:
         pytest.skip(f"the tensorflow extra is not installed (no {', '.join(TF_MISSING)})")
     out = tmp_path_factory.mktemp("creator") / "out"
