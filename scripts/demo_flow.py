@@ -5,14 +5,18 @@ as its user would run it (with `--json`, read back for the next step):
 
 0. //Alice (creator) trains the initial Keras model with the creator kit (assets/model_creator,
    her own workspace, never uploaded) and writes the model-contribution task bundle;
-1. `create-task`: she posts it with 3 slots, plain submissions, decided by hand;
+1. `create-task`: she posts it with 4 slots, plain submissions, decided by her own rule
+   (CustomAccept);
 2. //Bob, //Charlie and //Dave each `list-tasks --open`, `assign-task` (a small bond held; the
    bundle pulled and verified), `run-task` (the kit's setup.sh and start_task.sh, training on
-   their own shard of the digits) and `send-result` (the bond comes back);
-3. Alice runs `list-results`, scores each result on her holdout with her creator kit, and
-   `accept-result` pays it;
-4. `show-task` and `account balance`: a final table shows each account's balance change and
-   the fees it paid.
+   their own shard of the digits) and `send-result` (the bond comes back); //Eve takes a slot
+   too, but sends random weights of the right shapes instead of training;
+3. `validate-results` with the example rule assets/validators/accuracy_floor.py ("holdout
+   accuracy at least the current model's minus one point"): each result is scored on
+   Alice's holdout, Eve is rejected with her reason, the other three are paid, and their
+   weights are federated (FedAvg) into a new model, which is published on-chain;
+4. `pull-model` fetches the published model back, verified; `account balance` for the final
+   table of each account's balance change and the fees it paid.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("decentralml")
 WORKERS = ("//Bob", "//Charlie", "//Dave")
+DISHONEST = "//Eve"
 console = Console()
 
 
@@ -67,19 +72,6 @@ def fees_of(document: dict[str, Any]) -> int:
     return sum(int(r["fee"]) for r in receipts)
 
 
-def score(result: Path) -> str:
-    """The creator's holdout score of a result directory, from her creator kit."""
-    out = subprocess.run(
-        [sys.executable, "-m", "model_creator", "evaluate", str(result)],
-        cwd=ROOT / "assets",
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "(no score)"
-
-
 def tokens(planck: int, token: dict[str, Any]) -> str:
     sign = "-" if planck < 0 else ""
     whole, frac = divmod(abs(planck), 10 ** token["decimals"])
@@ -87,8 +79,19 @@ def tokens(planck: int, token: dict[str, Any]) -> str:
     return f"{sign}{whole}{'.' + digits if digits else ''} {token['symbol']}"
 
 
+def random_weights(task_dir: Path, dest: Path) -> None:
+    """Eve's result: random weights of the task's shapes, no training at all."""
+    import numpy as np
+
+    shapes = json.loads((task_dir / "task.json").read_text())["weights_shapes"]
+    rng = np.random.default_rng(666)
+    dest.mkdir(parents=True)
+    np.savez(dest / "weights.npz", *[rng.normal(0, 1, s).astype("float32") for s in shapes])
+    (dest / "result.json").write_text(json.dumps({"sample_count": 5000}) + "\n")
+
+
 def run() -> None:
-    accounts = ("//Alice", *WORKERS)
+    accounts = ("//Alice", *WORKERS, DISHONEST)
     balances = {uri: decentralml("account", "balance", "--account", uri) for uri in accounts}
     token = balances["//Alice"]["token"]
     fees = dict.fromkeys(accounts, 0)
@@ -102,11 +105,11 @@ def run() -> None:
     subprocess.run([str(creator_kit), str(work / "creator")], check=True, env=env)
     bundle = work / "creator" / "bundles" / "ModelContribution"
 
-    console.print("1. Alice posts the task")
+    console.print("1. Alice posts the task, decided by her own rule (CustomAccept)")
     created = decentralml(
         "create-task", "--kind", "model-contribution", "--assets", str(bundle),
-        "--reward", "2", "--slots", "3", "--deadline", "600", "--review-period", "100",
-        "--work-period", "100", "--policy", "manual", "--title", "digits 8x8",
+        "--reward", "2", "--slots", "4", "--deadline", "600", "--review-period", "100",
+        "--work-period", "100", "--policy", "custom", "--title", "digits 8x8",
         "--account", "//Alice",
     )  # fmt: skip
     task_id = str(created["task_id"])
@@ -117,32 +120,58 @@ def run() -> None:
         f"{tokens(task['deposit'], token)} storage deposit"
     )
 
-    results: dict[str, Path] = {}
-    for shard, uri in enumerate(WORKERS):
+    for step, uri in enumerate((*WORKERS, DISHONEST)):
         name = uri[2:]
-        console.print(f"2.{shard + 1} {name} takes a slot, trains on shard {shard} and sends")
+        honest = uri != DISHONEST
+        what = f"trains on shard {step}" if honest else "sends random weights instead"
+        console.print(f"2.{step + 1} {name} takes a slot, {what}")
         listed = decentralml("list-tasks", "--open", "--account", uri)
         assert int(task_id) in [t["task_id"] for t in listed["tasks"]]
-        assigned = decentralml(
-            "assign-task", task_id, "--dest", str(work / f"task-{name}"), "--account", uri
-        )
+        task_dir = work / f"task-{name}"
+        assigned = decentralml("assign-task", task_id, "--dest", str(task_dir), "--account", uri)
         fees[uri] += fees_of(assigned)
         output = work / f"result-{name}"
-        decentralml(
-            "run-task", task_id, "--dir", str(work / f"task-{name}"), "--output", str(output),
-            "--account", uri, "--", "--shard", str(shard), "--shards", str(len(WORKERS)),
-        )  # fmt: skip
+        if honest:
+            decentralml(
+                "run-task", task_id, "--dir", str(task_dir), "--output", str(output),
+                "--account", uri, "--", "--shard", str(step), "--shards", str(len(WORKERS)),
+            )  # fmt: skip
+        else:
+            random_weights(task_dir, output)
         sent = decentralml("send-result", task_id, str(output), "--account", uri)
         fees[uri] += fees_of(sent)
-        results[sent["outcome"]["worker"]] = output
         console.print(f"    sent result {sent['outcome']['result']['cid']}")
 
-    console.print("3. Alice scores each result on her holdout and accepts it")
-    for result in decentralml("list-results", task_id, "--account", "//Alice")["results"]:
-        worker = result["worker"]
-        console.print(f"   {worker[:8]}…'s weights: {score(results[worker])}")
-        accepted = decentralml("accept-result", task_id, worker, "--account", "//Alice")
-        fees["//Alice"] += fees_of(accepted)
+    console.print("3. Alice validates the results with her rule, federates and publishes")
+    rule = ROOT / "assets" / "validators" / "accuracy_floor.py"
+    report = decentralml(
+        "validate-results", task_id, "--workspace", str(ROOT / "assets" / "model_creator"),
+        "--policy-fn", f"{rule}:policy", "--out", str(work / "validation"),
+        "--account", "//Alice",
+    )["report"]  # fmt: skip
+    fees["//Alice"] += sum(int(r["fee"]) for r in report["receipts"])
+    names = {a["address"]: uri for uri, a in balances.items()}
+    decisions = Table(title=f"Task {task_id}: validation ({report['policy']} policy)")
+    for column in ("worker", "holdout accuracy", "vs current model", "decision", "federated"):
+        decisions.add_column(column)
+    for r in report["results"]:
+        accuracy = "-" if r["metrics"] is None else f"{r['metrics']['accuracy']:.3f}"
+        change = "-" if r["accuracy_change"] is None else f"{r['accuracy_change']:+.3f}"
+        decision = r["decision"] if r["decision"] != "reject" else f"reject: {r['reason']}"
+        decisions.add_row(
+            names.get(r["worker"], r["worker"]), accuracy, change, decision,
+            "yes" if r["federated"] else "no",
+        )  # fmt: skip
+    console.print(decisions)
+    console.print(
+        f"   current model: holdout accuracy {report['baseline']['accuracy']:.3f}; "
+        f"federated model ({report['aggregator']}): {report['federated']['accuracy']:.3f}"
+    )
+    console.print(f"   published {report['model']['cid']}; plot: {report['plot']}")
+
+    console.print("4. Anyone pulls the published model, verified against the chain")
+    pulled = decentralml("pull-model", task_id, str(work / "model"))
+    console.print(f"   {', '.join(pulled['files'])} in {pulled['dest']}")
 
     shown = decentralml("show-task", task_id)["task"]
     table = Table(title=f"Task {task_id} is {shown['status']}: {shown['paid']} results paid")
