@@ -43,6 +43,7 @@ from decentralml.validation.aggregate import (
     trimmed_mean,
 )
 from decentralml.validation.copies import CopyCheck, find_copies
+from decentralml.validation.floor import DEFAULT_MIN_IMPROVEMENT, FloorCheck, check_floor
 from decentralml.validation.loading import (
     KerasLimits,
     WeightsReader,
@@ -52,9 +53,11 @@ from decentralml.validation.loading import (
 )
 
 __all__ = [
+    "DEFAULT_MIN_IMPROVEMENT",
     "MAX_REASON_BYTES",
     "AggregationError",
     "CopyCheck",
+    "FloorCheck",
     "KerasLimits",
     "KrumSelection",
     "LayerSource",
@@ -64,6 +67,7 @@ __all__ = [
     "UnsafeResult",
     "ValidationError",
     "WeightsReader",
+    "check_floor",
     "check_keras_archive",
     "coordinate_median",
     "fedavg",

@@ -68,9 +68,11 @@ def test_validation_surface_is_pinned() -> None:
     from decentralml.validation import _errors
 
     assert set(decentralml.validation.__all__) == {
+        "DEFAULT_MIN_IMPROVEMENT",
         "MAX_REASON_BYTES",
         "AggregationError",
         "CopyCheck",
+        "FloorCheck",
         "KerasLimits",
         "KrumSelection",
         "LayerSource",
@@ -80,6 +82,7 @@ def test_validation_surface_is_pinned() -> None:
         "UnsafeResult",
         "ValidationError",
         "WeightsReader",
+        "check_floor",
         "check_keras_archive",
         "coordinate_median",
         "fedavg",
