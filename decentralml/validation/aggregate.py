@@ -166,7 +166,12 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float64 aggregates back to the layer's dtype: rounded for integers, majority for bools."""
+    """float64 aggregates back to the layer's dtype: rounded for integers, majority for bools.
+
+    Always an array: numpy reduces a 0-d layer to a scalar, which no aggregator would take
+    back as a layer (the federated model is the next round's baseline).
+    """
+    values = np.asarray(values)
     if dtype.kind == "b":
         return values >= 0.5
     if dtype.kind in "iu":
@@ -265,7 +270,9 @@ def fedavg(
             # In float64 whatever the layer's dtype, so that summing many results loses
             # nothing to float32 rounding.
             if j == 0:
-                sums.append(np.multiply(layer, factor, dtype=np.float64))
+                # asarray: numpy turns a 0-d product into a scalar, which cannot be added to
+                # in place.
+                sums.append(np.asarray(np.multiply(layer, factor, dtype=np.float64)))
             elif factor == 1.0:
                 # Uniform weights: add in place, without a float64 copy of the layer.
                 np.add(sums[i], layer, out=sums[i])
