@@ -446,10 +446,34 @@ def _stacked(results: list[Weights], layer: int) -> np.ndarray:
     return np.stack([r[layer].astype(np.float64) for r in results])
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_fedavg_matches_numpy_average_on_mixed_layers(seed: int) -> None:
-    """Declared and uniform FedAvg equal `np.average` per layer, in each layer's dtype."""
+def _as_given(results: list[Weights], counts: list[int], form: str) -> object:
+    """The same results as a list in memory, a generator, or lazy sources (both streamed)."""
+    if form == "list":
+        return list(zip(results, counts, strict=True))
+    if form == "generator":
+        return ((r, c) for r, c in zip(results, counts, strict=True))
+    log: list[tuple[int, int]] = []
+    return [
+        (LoggedSource(r, j, log), c) for j, (r, c) in enumerate(zip(results, counts, strict=True))
+    ]
+
+
+@pytest.mark.parametrize("form", ["list", "generator", "lazy"])
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("span", [None, 7])
+def test_fedavg_matches_numpy_average_on_mixed_layers(
+    seed: int, form: str, span: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declared and uniform FedAvg equal `np.average` per layer, in each layer's dtype.
+
+    In memory (a list of arrays) and streamed (a generator, lazy sources), and with spans
+    of 7 elements, so that every layer but the scalar one crosses span boundaries.
+    """
     # Prepare
+    import decentralml.validation.aggregate as aggregate
+
+    if span is not None:
+        monkeypatch.setattr(aggregate, "_SPAN", span)
     rng = np.random.default_rng(seed)
     results = [_mixed(rng) for _ in range(9)]
     counts = [int(c) for c in rng.integers(1, 5_000, size=9)]
@@ -463,12 +487,51 @@ def test_fedavg_matches_numpy_average_on_mixed_layers(seed: int) -> None:
     ]
 
     # Execute
-    actual_declared = fedavg(zip(results, counts, strict=True), weighting="declared")
-    actual_uniform = fedavg((r, 1) for r in results)
+    actual_declared = fedavg(_as_given(results, counts, form), weighting="declared")  # type: ignore[arg-type]
+    actual_uniform = fedavg(_as_given(results, counts, form))  # type: ignore[arg-type]
 
     # Assert
     _assert_layers_match(actual_declared, declared)
     _assert_layers_match(actual_uniform, uniform)
+
+
+@pytest.mark.parametrize("form", ["list", "generator"])
+def test_fedavg_finds_a_non_finite_value_in_any_span(
+    form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values are checked span by span: a NaN in the last span of a layer is still found."""
+    import decentralml.validation.aggregate as aggregate
+
+    monkeypatch.setattr(aggregate, "_SPAN", 5)
+    rng = np.random.default_rng(4)
+    results = [_mixed(rng) for _ in range(4)]
+    results[2][0] = results[2][0].copy()
+    results[2][0].reshape(-1)[-1] = np.inf
+
+    with pytest.raises(MalformedResult) as info:
+        fedavg(_as_given(results, [1, 2, 3, 4], form), weighting="declared")  # type: ignore[arg-type]
+
+    assert (info.value.result, info.value.layer) == (2, 0)
+    assert "NaN or infinite" in info.value.reason
+
+
+def test_fedavg_in_memory_allocates_no_running_sum() -> None:
+    """Results in a list: the only model-sized allocation is the output, not a float64 sum."""
+    import tracemalloc
+
+    rng = np.random.default_rng(8)
+    results = [([rng.standard_normal((512, 512)).astype(np.float32)], 1) for _ in range(6)]
+    layer_bytes = 512 * 512 * 4
+
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    fedavg(results)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    # The float32 output plus two float64 spans of 32,768 elements (512 KiB).
+    assert peak - before < layer_bytes + (1 << 20)
 
 
 @pytest.mark.parametrize("count", [7, 8])
