@@ -5,8 +5,9 @@ a validator with many results never holds them all in memory:
 
 - `fedavg` streams: it takes an iterable that loads one result at a time and keeps a running
   weighted sum in float64, so peak memory stays near two models (the float64 sum) plus the
-  result being read. FedAvg is McMahan et al., "Communication-Efficient Learning of Deep
-  Networks from Decentralized Data" (AISTATS 2017).
+  result being read; results already in memory (a list of lists of arrays) are averaged a
+  span of every result at a time, into the output alone. FedAvg is McMahan et al.,
+  "Communication-Efficient Learning of Deep Networks from Decentralized Data" (AISTATS 2017).
 - the robust aggregators read one layer of every result at a time from a `LayerSource` per
   result (a list of arrays, or a lazy reader such as `loading.WeightsReader`), so peak memory
   stays near N times the largest layer. Coordinate-wise median and trimmed mean are from
