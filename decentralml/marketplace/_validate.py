@@ -54,6 +54,7 @@ from decentralml.marketplace._send import WORKER_FILE, WORKER_SCHEMA
 from decentralml.validation import (
     ResultRefused,
     WeightsReader,
+    check_floor,
     coordinate_median,
     fedavg,
     find_copies,
@@ -666,7 +667,9 @@ class _Evaluator:
         if self.task.kind is TaskKind.DATA_ANNOTATION:
             return entry.metrics["accuracy"] >= MIN_AGREEMENT
         assert baseline is not None
-        return entry.metrics["accuracy"] >= baseline["accuracy"] - floor
+        return check_floor(
+            entry.metrics["accuracy"], baseline["accuracy"], min_improvement=floor
+        ).passed
 
     def federate(
         self,

@@ -43,6 +43,7 @@ from decentralml.validation.aggregate import (
     trimmed_mean,
 )
 from decentralml.validation.copies import CopyCheck, find_copies
+from decentralml.validation.floor import DEFAULT_MIN_IMPROVEMENT, FloorCheck, check_floor
 from decentralml.validation.loading import (
     KerasLimits,
     WeightsReader,
@@ -54,10 +55,12 @@ from decentralml.validation.policy import Candidate, PolicyError, Verdict, accep
 from decentralml.validation.workspace import Workspace, WorkspaceError
 
 __all__ = [
+    "DEFAULT_MIN_IMPROVEMENT",
     "MAX_REASON_BYTES",
     "AggregationError",
     "Candidate",
     "CopyCheck",
+    "FloorCheck",
     "KerasLimits",
     "KrumSelection",
     "LayerSource",
@@ -72,6 +75,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "accept",
+    "check_floor",
     "check_keras_archive",
     "coordinate_median",
     "fedavg",

@@ -5,8 +5,9 @@ a validator with many results never holds them all in memory:
 
 - `fedavg` streams: it takes an iterable that loads one result at a time and keeps a running
   weighted sum in float64, so peak memory stays near two models (the float64 sum) plus the
-  result being read. FedAvg is McMahan et al., "Communication-Efficient Learning of Deep
-  Networks from Decentralized Data" (AISTATS 2017).
+  result being read; results already in memory (a list of lists of arrays) are averaged a
+  span of every result at a time, into the output alone. FedAvg is McMahan et al.,
+  "Communication-Efficient Learning of Deep Networks from Decentralized Data" (AISTATS 2017).
 - the robust aggregators read one layer of every result at a time from a `LayerSource` per
   result (a list of arrays, or a lazy reader such as `loading.WeightsReader`), so peak memory
   stays near N times the largest layer. Coordinate-wise median and trimmed mean are from
@@ -44,6 +45,10 @@ __all__ = [
 
 # Columns per block when comparing results pairwise: 16 results take 8 MiB per block.
 _BLOCK = 1 << 16
+# Elements per span when FedAvg adds a layer: a float64 span and its scratch (512 KiB)
+# stay in cache, so the running sum is read and written once per result, with no
+# layer-sized temporary.
+_SPAN = 1 << 15
 # Numeric kinds a weights layer may have: float, signed and unsigned integer, boolean.
 NUMERIC_KINDS = "fiub"
 
@@ -109,8 +114,14 @@ class _Reference:
             )
         return n
 
-    def read(self, source: LayerSource, layer: int, label: Label) -> np.ndarray:
-        """Layer `layer` of `source`, checked; the first result read sets what is unset."""
+    def read(
+        self, source: LayerSource, layer: int, label: Label, *, finite: bool = True
+    ) -> np.ndarray:
+        """Layer `layer` of `source`, checked; the first result read sets what is unset.
+
+        With ``finite=False`` the values are not scanned: FedAvg checks them block by block
+        while it adds them, instead of in a pass of its own.
+        """
         array = source[layer]
         shape = self.shapes.setdefault(layer, getattr(array, "shape", ()))
         dtype = self.dtypes.get(layer)
@@ -122,6 +133,7 @@ class _Reference:
             layer=layer,
             shape_origin=self.shape_origin,
             dtype_origin=self.dtype_origin,
+            finite=finite,
         )
         self.dtypes.setdefault(layer, array.dtype)
         return array
@@ -136,10 +148,12 @@ def check_layer(
     layer: int | None = None,
     shape_origin: str = "the model's",
     dtype_origin: str = "the model's",
+    finite: bool = True,
 ) -> None:
     """Refuse `array` unless it is numeric, of `shape` (and `dtype`), with finite values.
 
-    Raises `MalformedResult` naming `result` and `layer`.
+    Raises `MalformedResult` naming `result` and `layer`. ``finite=False`` leaves the
+    values to the caller.
     """
     if not isinstance(array, np.ndarray):
         kind = type(array).__name__
@@ -156,7 +170,7 @@ def check_layer(
         raise MalformedResult(
             f"dtype {array.dtype} differs from {dtype_origin} {dtype}", result=result, layer=layer
         )
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    if finite and array.dtype.kind == "f" and not np.isfinite(array).all():
         raise MalformedResult("holds NaN or infinite values", result=result, layer=layer)
 
 
@@ -166,7 +180,12 @@ def format_shape(shape: tuple[int, ...]) -> str:
 
 
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """float64 aggregates back to the layer's dtype: rounded for integers, majority for bools."""
+    """float64 aggregates back to the layer's dtype: rounded for integers, majority for bools.
+
+    Always an array: numpy reduces a 0-d layer to a scalar, which no aggregator would take
+    back as a layer (the federated model is the next round's baseline).
+    """
+    values = np.asarray(values)
     if dtype.kind == "b":
         return values >= 0.5
     if dtype.kind in "iu":
@@ -229,6 +248,9 @@ def fedavg(
         asked: this function keeps no reference to a result once it has been added, so only
         one is alive at a time (as long as the iterable keeps none either: ``enumerate`` and
         ``zip`` over already-loaded results hold the previous one while the next loads).
+        A list or tuple whose weights are all lists or tuples of arrays is already in
+        memory: it is averaged a span of every result at a time, which needs no running
+        sum of the model and reads each result once.
     weighting
         ``"uniform"`` (the default: every result counts once, declared counts are ignored)
         or ``"declared"`` (weighted by declared sample counts, each capped at `cap`).
@@ -248,9 +270,41 @@ def fedavg(
         raise AggregationError(f"unknown weighting {weighting!r}: uniform or declared")
     if cap is not None and not (math.isfinite(cap) and cap > 0):
         raise AggregationError(f"the cap on declared sample counts must be positive, not {cap}")
+    if isinstance(results, list | tuple) and all(_in_memory(item) for item in results):
+        return _fedavg_in_memory(results, weighting, cap, expected_shapes, names)
+    return _fedavg_streaming(results, weighting, cap, expected_shapes, names)
+
+
+def _in_memory(item: object) -> bool:
+    if not (isinstance(item, tuple) and len(item) == 2):
+        return False
+    weights = item[0]
+    return isinstance(weights, list | tuple) and all(isinstance(a, np.ndarray) for a in weights)
+
+
+def _flat(array: np.ndarray) -> np.ndarray:
+    """A 1-d view of a layer (a copy only for a non-contiguous one)."""
+    return array.reshape(-1)
+
+
+def _check_span(span: np.ndarray, label: Label, layer: int) -> None:
+    # Checked span by span while the values are in cache, not in a pass of their own.
+    if span.dtype.kind == "f" and not np.isfinite(span).all():
+        raise MalformedResult("holds NaN or infinite values", result=label, layer=layer)
+
+
+def _fedavg_streaming(
+    results: Iterable[tuple[LayerSource, float]],
+    weighting: Weighting,
+    cap: float | None,
+    expected_shapes: Shapes | None,
+    names: Sequence[str] | None,
+) -> list[np.ndarray]:
+    """One result at a time, into a float64 running sum of the model."""
     labels = _labels(None, names)
     ref = _Reference(expected_shapes)
     sums: list[np.ndarray] = []
+    scratch = np.empty(_SPAN, dtype=np.float64)
     total = 0.0
     # A counter, not enumerate(): enumerate keeps its last item until the next one is
     # loaded, which would hold two results at once.
@@ -261,16 +315,13 @@ def fedavg(
         factor = _factor(count, weighting, cap, label)
         n = ref.count(weights, label)
         for i in range(n):
-            layer = ref.read(weights, i, label)
-            # In float64 whatever the layer's dtype, so that summing many results loses
-            # nothing to float32 rounding.
+            layer = ref.read(weights, i, label, finite=False)
             if j == 0:
-                sums.append(np.multiply(layer, factor, dtype=np.float64))
-            elif factor == 1.0:
-                # Uniform weights: add in place, without a float64 copy of the layer.
-                np.add(sums[i], layer, out=sums[i])
-            else:
-                sums[i] += np.multiply(layer, factor, dtype=np.float64)
+                # In float64 whatever the layer's dtype, so that summing many results loses
+                # nothing to float32 rounding. asarray: numpy turns a 0-d product into a
+                # scalar, which cannot be added to in place.
+                sums.append(np.asarray(np.multiply(layer, factor, dtype=np.float64)))
+            _add_scaled(sums[i], layer, factor, scratch, first=j == 0, label=label, index=i)
             del layer
         total += factor
         # Drop this result before the iterable loads the next one.
@@ -287,6 +338,92 @@ def fedavg(
         layer_sum /= total
         out.append(_cast(layer_sum, ref.dtypes[len(out)]))
         del layer_sum
+    return out
+
+
+def _add_scaled(
+    total: np.ndarray,
+    layer: np.ndarray,
+    factor: float,
+    scratch: np.ndarray,
+    *,
+    first: bool,
+    label: Label,
+    index: int,
+) -> None:
+    """``total += factor * layer`` span by span, checking the layer's values on the way.
+
+    The first result only has its values checked: `total` already holds it.
+    """
+    flat_total, flat = _flat(total), _flat(layer)
+    for start in range(0, flat.size, _SPAN):
+        span = flat[start : start + _SPAN]
+        _check_span(span, label, index)
+        if first:
+            continue
+        target = flat_total[start : start + _SPAN]
+        if factor == 1.0:
+            np.add(target, span, out=target)
+        else:
+            buffer = scratch[: span.size]
+            # dtype: numpy would otherwise multiply in the layer's own (float16/32) precision.
+            np.multiply(span, factor, out=buffer, dtype=np.float64)
+            np.add(target, buffer, out=target)
+
+
+def _fedavg_in_memory(
+    results: Sequence[tuple[LayerSource, float]],
+    weighting: Weighting,
+    cap: float | None,
+    expected_shapes: Shapes | None,
+    names: Sequence[str] | None,
+) -> list[np.ndarray]:
+    """Results already in memory: a span of every result at a time, into the output.
+
+    Streaming must keep a float64 sum of the whole model, read and written once per
+    result. With every result at hand, each span's weighted sum is made in cache and
+    written once, cast, to the output: the memory traffic is little more than reading
+    each result, and the only model-sized allocation is the output itself.
+    """
+    if len(results) == 0:
+        raise AggregationError("no results to aggregate")
+    labels: list[Label] = list(range(len(results)))
+    given = _labels(len(results), names)
+    if given is not None:
+        labels = given
+    ref = _Reference(expected_shapes)
+    factors = []
+    # Counts, layer counts, shapes and dtypes of every result, in the streaming order;
+    # values are checked span by span below, so a result holding NaN is named after any
+    # later result with a wrong shape.
+    for j, (weights, count) in enumerate(results):
+        factors.append(_factor(count, weighting, cap, labels[j]))
+        for i in range(ref.count(weights, labels[j])):
+            ref.read(weights, i, labels[j], finite=False)
+    # Normalised first, so that no weighted value can overflow float64.
+    total = math.fsum(factors)
+    shares = [factor / total for factor in factors]
+    span_sum = np.empty(_SPAN, dtype=np.float64)
+    scratch = np.empty(_SPAN, dtype=np.float64)
+    out = []
+    for i in range(len(ref.shapes)):
+        flats = [_flat(weights[i]) for weights, _count in results]
+        dtype = ref.dtypes[i]
+        layer = np.empty(ref.shapes[i], dtype=dtype)
+        target = _flat(layer)
+        for start in range(0, target.size, _SPAN):
+            stop = min(start + _SPAN, target.size)
+            acc, buffer = span_sum[: stop - start], scratch[: stop - start]
+            for j, flat in enumerate(flats):
+                span = flat[start:stop]
+                _check_span(span, labels[j], i)
+                # dtype: numpy would otherwise multiply in the layer's own precision.
+                np.multiply(span, shares[j], out=acc if j == 0 else buffer, dtype=np.float64)
+                if j:
+                    np.add(acc, buffer, out=acc)
+            target[start:stop] = _cast(acc, dtype)
+        del flats
+        out.append(layer)
     return out
 
 

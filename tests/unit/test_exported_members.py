@@ -68,10 +68,12 @@ def test_validation_surface_is_pinned() -> None:
     from decentralml.validation import _errors
 
     assert set(decentralml.validation.__all__) == {
+        "DEFAULT_MIN_IMPROVEMENT",
         "MAX_REASON_BYTES",
         "AggregationError",
         "Candidate",
         "CopyCheck",
+        "FloorCheck",
         "PolicyError",
         "Verdict",
         "Workspace",
@@ -87,6 +89,7 @@ def test_validation_surface_is_pinned() -> None:
         "UnsafeResult",
         "ValidationError",
         "WeightsReader",
+        "check_floor",
         "check_keras_archive",
         "coordinate_median",
         "fedavg",

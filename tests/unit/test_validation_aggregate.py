@@ -392,3 +392,235 @@ def test_krum_distances_do_not_depend_on_the_block_size(monkeypatch: pytest.Monk
 def test_krum_refuses_parameters_without_a_guarantee(n: int, f: int, m: int, message: str) -> None:
     with pytest.raises(AggregationError, match=message):
         krum([_weights(i, i) for i in range(n)], f=f, m=m)
+
+
+# --- against independent computations, on layers of mixed dtypes and shapes -----------------
+
+# float32, float64 and float16 weights, a scalar, an int32 counter, uint8 and bool masks.
+MIXED_LAYERS: list[tuple[tuple[int, ...], type[np.generic]]] = [
+    ((4, 3, 2), np.float32),
+    ((7,), np.float64),
+    ((3, 5), np.float16),
+    ((), np.float32),
+    ((2, 2), np.int32),
+    ((6,), np.uint8),
+    ((5,), np.bool_),
+]
+
+
+def _mixed(rng: np.random.Generator) -> Weights:
+    """A random result with every layer of `MIXED_LAYERS`."""
+    layers = []
+    for shape, dtype in MIXED_LAYERS:
+        if dtype is np.bool_:
+            layers.append(rng.random(shape) < 0.5)
+        elif dtype is np.uint8:
+            layers.append(rng.integers(0, 256, shape).astype(dtype))
+        elif dtype is np.int32:
+            layers.append(rng.integers(-1000, 1000, shape).astype(dtype))
+        else:
+            layers.append(np.asarray(rng.standard_normal(shape) * 3).astype(dtype))
+    return layers
+
+
+def _as_layer(values: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """An independent float64 result cast to the layer's dtype the documented way."""
+    if like.dtype.kind == "b":
+        return np.asarray(values >= 0.5)
+    if like.dtype.kind in "iu":
+        return np.rint(values).astype(like.dtype)
+    return np.asarray(values).astype(like.dtype)
+
+
+def _assert_layers_match(actual: Weights, expected: Weights) -> None:
+    assert len(actual) == len(expected)
+    for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        assert a.dtype == e.dtype, i
+        assert a.shape == e.shape, i
+        np.testing.assert_allclose(
+            a.astype(np.float64), e.astype(np.float64), rtol=1e-6, atol=1e-6, err_msg=f"layer {i}"
+        )
+
+
+def _stacked(results: list[Weights], layer: int) -> np.ndarray:
+    return np.stack([r[layer].astype(np.float64) for r in results])
+
+
+def _as_given(results: list[Weights], counts: list[int], form: str) -> object:
+    """The same results as a list in memory, a generator, or lazy sources (both streamed)."""
+    if form == "list":
+        return list(zip(results, counts, strict=True))
+    if form == "generator":
+        return ((r, c) for r, c in zip(results, counts, strict=True))
+    log: list[tuple[int, int]] = []
+    return [
+        (LoggedSource(r, j, log), c) for j, (r, c) in enumerate(zip(results, counts, strict=True))
+    ]
+
+
+@pytest.mark.parametrize("form", ["list", "generator", "lazy"])
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("span", [None, 7])
+def test_fedavg_matches_numpy_average_on_mixed_layers(
+    seed: int, form: str, span: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Declared and uniform FedAvg equal `np.average` per layer, in each layer's dtype.
+
+    In memory (a list of arrays) and streamed (a generator, lazy sources), and with spans
+    of 7 elements, so that every layer but the scalar one crosses span boundaries.
+    """
+    # Prepare
+    import decentralml.validation.aggregate as aggregate
+
+    if span is not None:
+        monkeypatch.setattr(aggregate, "_SPAN", span)
+    rng = np.random.default_rng(seed)
+    results = [_mixed(rng) for _ in range(9)]
+    counts = [int(c) for c in rng.integers(1, 5_000, size=9)]
+    declared = [
+        _as_layer(np.average(_stacked(results, i), axis=0, weights=counts), results[0][i])
+        for i in range(len(MIXED_LAYERS))
+    ]
+    uniform = [
+        _as_layer(np.average(_stacked(results, i), axis=0), results[0][i])
+        for i in range(len(MIXED_LAYERS))
+    ]
+
+    # Execute
+    actual_declared = fedavg(_as_given(results, counts, form), weighting="declared")  # type: ignore[arg-type]
+    actual_uniform = fedavg(_as_given(results, counts, form))  # type: ignore[arg-type]
+
+    # Assert
+    _assert_layers_match(actual_declared, declared)
+    _assert_layers_match(actual_uniform, uniform)
+
+
+@pytest.mark.parametrize("form", ["list", "generator"])
+def test_fedavg_finds_a_non_finite_value_in_any_span(
+    form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Values are checked span by span: a NaN in the last span of a layer is still found."""
+    import decentralml.validation.aggregate as aggregate
+
+    monkeypatch.setattr(aggregate, "_SPAN", 5)
+    rng = np.random.default_rng(4)
+    results = [_mixed(rng) for _ in range(4)]
+    results[2][0] = results[2][0].copy()
+    results[2][0].reshape(-1)[-1] = np.inf
+
+    with pytest.raises(MalformedResult) as info:
+        fedavg(_as_given(results, [1, 2, 3, 4], form), weighting="declared")  # type: ignore[arg-type]
+
+    assert (info.value.result, info.value.layer) == (2, 0)
+    assert "NaN or infinite" in info.value.reason
+
+
+def test_fedavg_in_memory_allocates_no_running_sum() -> None:
+    """Results in a list: the only model-sized allocation is the output, not a float64 sum."""
+    import tracemalloc
+
+    rng = np.random.default_rng(8)
+    results = [([rng.standard_normal((512, 512)).astype(np.float32)], 1) for _ in range(6)]
+    layer_bytes = 512 * 512 * 4
+
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    fedavg(results)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    # The float32 output plus two float64 spans of 32,768 elements (512 KiB).
+    assert peak - before < layer_bytes + (1 << 20)
+
+
+@pytest.mark.parametrize("count", [7, 8])
+def test_median_matches_numpy_median_on_mixed_layers(count: int) -> None:
+    """Odd and even counts: the coordinate median equals `np.median` of the stacked layer."""
+    rng = np.random.default_rng(count)
+    results = [_mixed(rng) for _ in range(count)]
+    expected = [
+        _as_layer(np.median(_stacked(results, i), axis=0), results[0][i])
+        for i in range(len(MIXED_LAYERS))
+    ]
+
+    actual = coordinate_median(results)
+
+    _assert_layers_match(actual, expected)
+
+
+@pytest.mark.parametrize(("count", "beta"), [(10, 0.1), (10, 0.25), (9, 0.3), (6, 0.0)])
+def test_trimmed_mean_matches_a_sorted_trim_on_mixed_layers(count: int, beta: float) -> None:
+    """Sort each coordinate, drop floor(beta * n) from each end, average the rest."""
+    rng = np.random.default_rng(count + int(beta * 100))
+    results = [_mixed(rng) for _ in range(count)]
+    cut = int(np.floor(beta * count))
+    expected = [
+        _as_layer(np.sort(_stacked(results, i), axis=0)[cut : count - cut].mean(axis=0), r0)
+        for i, r0 in enumerate(results[0])
+    ]
+
+    actual = trimmed_mean(results, beta)
+
+    _assert_layers_match(actual, expected)
+
+
+def _brute_force_krum(results: list[Weights], f: int, m: int) -> tuple[list[float], list[int]]:
+    """Krum by the definition: every pair's distance over all layers flattened together."""
+    flat = [np.concatenate([layer.astype(np.float64).ravel() for layer in r]) for r in results]
+    n = len(flat)
+    scores = []
+    for i in range(n):
+        distances = sorted(float(np.sum((flat[i] - flat[j]) ** 2)) for j in range(n) if j != i)
+        scores.append(sum(distances[: n - f - 2]))
+    # Lowest scores first; ties to the earlier result.
+    order = sorted(range(n), key=lambda j: (scores[j], j))
+    return scores, order[:m]
+
+
+@pytest.mark.parametrize(("f", "m"), [(1, 1), (2, 1), (2, 3), (1, 5)])
+def test_krum_matches_a_brute_force_choice_on_mixed_layers(f: int, m: int) -> None:
+    """Scores, selection and average equal a pairwise-distance computation done by hand."""
+    # Prepare: seven results, two of them pushed away so the choice is not a coin toss.
+    rng = np.random.default_rng(10 * f + m)
+    results = [_mixed(rng) for _ in range(7)]
+    for far in (2, 5):
+        results[far] = [
+            layer if layer.dtype.kind in "biu" else np.asarray(layer * 4, dtype=layer.dtype)
+            for layer in results[far]
+        ]
+    scores, selected = _brute_force_krum(results, f, m)
+    expected = [
+        _as_layer(_stacked([results[j] for j in selected], i).mean(axis=0), results[0][i])
+        for i in range(len(MIXED_LAYERS))
+    ]
+
+    # Execute
+    chosen = krum(results, f=f, m=m)
+
+    # Assert
+    np.testing.assert_allclose(chosen.scores, scores, rtol=1e-9)
+    assert list(chosen.selected) == selected
+    _assert_layers_match(chosen.weights, expected)
+
+
+def test_every_aggregator_returns_arrays_for_scalar_layers() -> None:
+    """A 0-d layer comes back as a 0-d array, never a numpy scalar the next round refuses."""
+    results = [[np.array(v, dtype=np.float32), np.array([v, -v])] for v in (1.0, 2.0, 4.0, 8.0)]
+
+    outputs = {
+        "fedavg uniform": fedavg((r, 1) for r in results),
+        "fedavg declared": fedavg(((r, 2) for r in results), weighting="declared"),
+        "median": coordinate_median(results),
+        "trimmed mean": trimmed_mean(results, 0.25),
+        "krum": krum(results, f=0).weights,
+    }
+
+    for name, out in outputs.items():
+        assert all(isinstance(layer, np.ndarray) for layer in out), name
+        assert (out[0].shape, out[0].dtype) == ((), np.float32), name
+        # The output is a valid result itself, e.g. the next round's baseline.
+        fedavg([(out, 1), (results[0], 1)])
+    assert float(outputs["fedavg uniform"][0]) == 3.75
+    assert float(outputs["median"][0]) == 3.0
+    assert float(outputs["trimmed mean"][0]) == 3.0
