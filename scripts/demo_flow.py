@@ -40,6 +40,15 @@ DISHONEST = "//Eve"
 console = Console()
 
 
+# The commands run as from an activated virtual environment: the kits' setup.sh then finds
+# TensorFlow where decentralml is installed and installs nothing.
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+
+
 class CommandFailed(Exception):
     """A `decentralml` command exited non-zero; its error document says why."""
 
@@ -50,8 +59,7 @@ def decentralml(*args: str, cwd: Path | None = None) -> dict[str, Any]:
     if args[0] in ("account", "devnet"):  # groups: the options go after the subcommand
         command = [str(CLI), *args[:2], "--json", "--yes", *args[2:]]
     console.print(f"  [dim]$ decentralml {shlex.join(args)}[/]")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=ENV)
     if done.returncode != 0:
         try:
             error = json.loads(done.stdout)["error"]

@@ -544,7 +544,8 @@ class _Evaluator:
         if kind is TaskKind.MODEL_CONTRIBUTION:
             self._find_copies(entries)
         else:
-            self._find_identical(entries, "model.keras")
+            current_file = self.task_dir / self.spec.get("model_file", "model.keras")
+            self._find_identical(entries, "model.keras", current=current_file)
         return baseline
 
     def _contribution(self, entry: _Entry) -> Any:
@@ -580,11 +581,15 @@ class _Evaluator:
             check = checks[entry.worker]
             entry.copies, entry.unchanged = check.copies, check.unchanged
 
-    def _find_identical(self, entries: list[_Entry], name: str) -> None:
-        """Engineering and annotation results: a byte-identical file of an earlier worker."""
+    def _find_identical(
+        self, entries: list[_Entry], name: str, *, current: Path | None = None
+    ) -> None:
+        """Engineering and annotation results: a byte-identical file of an earlier worker, or
+        (`current`) the task's own model sent back."""
         import hashlib
 
         seen: dict[str, str] = {}
+        unchanged = hashlib.sha256(current.read_bytes()).hexdigest() if current else None
         for entry in sorted(entries, key=lambda e: (e.slot.at or 0, e.worker)):
             if entry.directory is None or entry.refused is not None:
                 continue
@@ -592,7 +597,9 @@ class _Evaluator:
             if not path.is_file():
                 continue
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest in seen:
+            if digest == unchanged:
+                entry.unchanged = True
+            elif digest in seen:
                 entry.copies = seen[digest]
             else:
                 seen[digest] = entry.worker

@@ -345,3 +345,76 @@ def test_a_run_killed_after_its_first_batch_pays_nobody_twice(
         if event["name"] == "RewardPaid"
     )
     assert paid_events == 2
+
+
+def run_kit(kit: str, bundle: Path, output: Path, *args: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECENTRALML_")}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    done = subprocess.run(
+        [sys.executable, "-m", kit, "--task", str(bundle), "--output", str(output), *args],
+        cwd=bundle, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_annotations_are_scored_against_gold_and_voted(
+    cli: RoleCli, chain: ChainClient, creator_out: Path, tmp_path: Path
+) -> None:
+    """Two annotators run the annotator kit (k=1 and k=3) and one labels at random: scored
+    against the creator's gold labels, the random one falls below the agreement floor and
+    is left out of the vote; the voted labels are published."""
+    bundle = creator_out / "bundles" / "DataAnnotation"
+    market = Market(cli, chain, bundle)
+    market.create("manual", 3, kind="data-annotation")
+    count = len(np.load(bundle / "samples.npz", allow_pickle=False)["x"])
+    for name, k in (("ann", "1"), ("bea", "3")):
+        run_kit("data_annotator", bundle, tmp_path / name, "--k", k)
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    labels = np.random.default_rng(1).integers(0, 10, count)
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    (noise / "labels.csv").write_text("index,label\n" + rows)
+    for name in ("ann", "bea", "noise"):
+        market.take(name)
+        market.send(name, tmp_path / name)
+
+    report = market.validate("--accept", market.workers["ann"].address)
+    found = market.by_worker(report)
+    assert found["ann"]["metrics"]["accuracy"] > 0.7 and found["bea"]["metrics"]["accuracy"] > 0.7
+    assert found["noise"]["metrics"]["accuracy"] < 0.3
+    assert [found[n]["federated"] for n in ("ann", "bea", "noise")] == [True, True, False]
+    assert found["ann"]["decision"] == "accept" and found["bea"]["decision"] == "none"
+    assert report["federated"]["accuracy"] > 0.7 and report["published"]
+    pulled = cli.ok("pull-model", str(market.task_id), str(tmp_path / "voted"))
+    assert "labels.csv" in pulled["files"]
+    assert market.states() == {"ann": "paid", "bea": "submitted", "noise": "submitted"}
+
+
+def test_engineering_results_are_ranked_and_the_best_published(
+    cli: RoleCli, chain: ChainClient, creator_out: Path, tmp_path: Path
+) -> None:
+    """An engineer's trained model beats the current one and becomes the published model; the
+    task's own model sent back byte for byte is flagged unchanged and rejected."""
+    bundle = creator_out / "bundles" / "ModelEngineering"
+    market = Market(cli, chain, bundle)
+    market.create("manual", 2, kind="model-engineering")
+    run_kit("model_engineer", bundle, tmp_path / "eng", "--shard", "0", "--shards", "1")
+    lazy = tmp_path / "lazy"
+    lazy.mkdir()
+    (lazy / "model.keras").write_bytes((bundle / "model.keras").read_bytes())
+    for name in ("eng", "lazy"):
+        market.take(name)
+        market.send(name, tmp_path / name)
+
+    report = market.validate("--min-improvement", "0")
+    found = market.by_worker(report)
+    assert found["eng"]["metrics"]["accuracy"] > report["baseline"]["accuracy"]
+    assert found["lazy"]["metrics"]["accuracy"] == pytest.approx(report["baseline"]["accuracy"])
+    assert found["eng"]["federated"] and not found["lazy"]["federated"]
+    assert found["lazy"]["unchanged"] and found["lazy"]["decision"] == "reject"
+    assert found["eng"]["decision"] == "none"  # manual, no flags, --json: left for the creator
+    assert report["aggregator"] == "rank"
+    assert report["federated"]["accuracy"] == found["eng"]["metrics"]["accuracy"]
+    cli.ok("pull-model", str(market.task_id), str(tmp_path / "best"))
+    published = (tmp_path / "best" / "model.keras").read_bytes()
+    assert published == (tmp_path / "eng" / "model.keras").read_bytes()
