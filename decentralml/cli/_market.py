@@ -40,6 +40,13 @@ def open_market(app: AppContext, *, sign: bool = False) -> Iterator[Marketplace]
         yield market
 
 
+def worker_address(worker: str) -> str:
+    """A worker given as an address, keystore name or dev URI, as its address."""
+    from decentralml.accounts import Keystore, resolve_address
+
+    return resolve_address(worker, keystore=Keystore())
+
+
 def reader_address(app: AppContext) -> str | None:
     """The address --account names, when one is given (for commands that only read)."""
     if not app.settings.account:

@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from decentralml.config import data_dir
 from decentralml.errors import DecentralMLError, MarketplaceError
-from decentralml.marketplace._journal import checkpoint
+from decentralml.marketplace._journal import checkpoint, write_private_json
 from decentralml.marketplace._models import (
     AssignmentState,
     ContentRef,
@@ -184,18 +184,7 @@ class DecisionJournal:
     def record(self, decisions: Iterable[tuple[str, Verdict]]) -> None:
         for worker, verdict in decisions:
             self.data[worker] = {"accept": verdict.accept, "reason": verdict.reason}
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".decisions-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"version": 1, "decisions": self.data}, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, {"version": 1, "decisions": self.data})
 
 
 class ValidationRun:

@@ -13,16 +13,14 @@ undecided; the run goes on. Examples: ``assets/validators/``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from decentralml.validation._errors import MAX_REASON_BYTES, ValidationError, short_reason
+from decentralml.validation._imports import import_path
 
 
 class PolicyError(ValidationError):
@@ -126,15 +124,9 @@ def load_policy(spec: str) -> Policy:
         path = Path(target).expanduser().resolve()
         if not path.is_file():
             raise PolicyError(f"the policy file {path} does not exist")
-        module_name = "decentralml_policy_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-        spec_ = importlib.util.spec_from_file_location(module_name, path)
-        assert spec_ is not None and spec_.loader is not None
-        module = importlib.util.module_from_spec(spec_)
-        sys.modules[module_name] = module
         try:
-            spec_.loader.exec_module(module)
+            module = import_path("decentralml_policy_", path)
         except Exception as exc:
-            del sys.modules[module_name]
             raise PolicyError(f"loading the policy file {path} failed: {exc}") from exc
     else:
         try:

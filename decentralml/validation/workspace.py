@@ -13,10 +13,7 @@ is running trusted code; no contributor's file is ever imported. It provides:
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from decentralml.validation._errors import ValidationError
+from decentralml.validation._imports import import_path
 
 REQUIRED = ("build_model", "load_holdout", "evaluate")
 
@@ -77,26 +75,15 @@ class Workspace:
 
 
 def _import(root: Path) -> ModuleType:
-    name = "decentralml_workspace_" + hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    if (root / "__init__.py").is_file():
-        spec = importlib.util.spec_from_file_location(
-            name, root / "__init__.py", submodule_search_locations=[str(root)]
-        )
-    elif (root / "model_creator.py").is_file():
-        spec = importlib.util.spec_from_file_location(name, root / "model_creator.py")
-    else:
-        raise WorkspaceError(
-            f"{root} has neither __init__.py nor model_creator.py",
-            hint="use a directory in assets/model_creator's layout",
-        )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    prefix = "decentralml_workspace_"
     try:
-        spec.loader.exec_module(module)
+        if (root / "__init__.py").is_file():
+            return import_path(prefix, root / "__init__.py", package_dir=root)
+        if (root / "model_creator.py").is_file():
+            return import_path(prefix, root / "model_creator.py")
     except Exception as exc:
-        del sys.modules[name]
         raise WorkspaceError(f"importing the workspace {root} failed: {exc}") from exc
-    return module
+    raise WorkspaceError(
+        f"{root} has neither __init__.py nor model_creator.py",
+        hint="use a directory in assets/model_creator's layout",
+    )

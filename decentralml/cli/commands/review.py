@@ -12,14 +12,9 @@ from decentralml.cli._market import (
     open_market,
     print_receipt,
     results_table,
+    worker_address,
 )
 from decentralml.cli.context import AppContext, common_options
-
-
-def _worker_address(worker: str) -> str:
-    from decentralml.accounts import Keystore, resolve_address
-
-    return resolve_address(worker, keystore=Keystore())
 
 
 @click.command("list-results")
@@ -42,7 +37,7 @@ def list_results(app: AppContext, task_id: int) -> None:
 @common_options
 def accept_result(app: AppContext, task_id: int, worker: str) -> None:
     """Accept WORKER's result on your task: it is paid the reward from the escrow."""
-    address = _worker_address(worker)
+    address = worker_address(worker)
     with open_market(app, sign=True) as market:
         task = market.get_task(task_id)
         app.confirm(
@@ -67,7 +62,7 @@ def accept_result(app: AppContext, task_id: int, worker: str) -> None:
 @common_options
 def reject_result(app: AppContext, task_id: int, worker: str, reason: str) -> None:
     """Reject WORKER's result on your task; its slot is freed for someone else."""
-    address = _worker_address(worker)
+    address = worker_address(worker)
     with open_market(app, sign=True) as market:
         task = market.get_task(task_id)
         app.confirm(f"Reject {address}'s result on task {task_id}? Decisions are final.")

@@ -15,14 +15,9 @@ from decentralml.cli._market import (
     emit,
     open_market,
     short,
+    worker_address,
 )
 from decentralml.cli.context import AppContext, common_options, stdin_is_interactive
-
-
-def _worker_address(worker: str) -> str:
-    from decentralml.accounts import Keystore, resolve_address
-
-    return resolve_address(worker, keystore=Keystore())
 
 
 def _rejections(values: tuple[str, ...]) -> dict[str, str]:
@@ -34,7 +29,7 @@ def _rejections(values: tuple[str, ...]) -> dict[str, str]:
                 f"{value!r}: give WORKER:REASON, e.g. 5Grw...:copied weights",
                 param_hint="--reject",
             )
-        rejects[_worker_address(worker)] = reason.strip()
+        rejects[worker_address(worker)] = reason.strip()
     return rejects
 
 
@@ -118,7 +113,7 @@ def validate_results(
     the quality floor and are neither copies nor unsafe. Decisions are journaled and sent in
     batches; a rerun skips what the chain shows decided. The new model is published.
     """
-    accepted = [_worker_address(w) for w in accepts]
+    accepted = [worker_address(w) for w in accepts]
     rejected = _rejections(rejects)
     ask = None
     if not app.json and not app.settings.yes and stdin_is_interactive():
