@@ -16,6 +16,7 @@ from decentralml.marketplace._models import (
     AssignmentState,
     ChainEventModel,
     ContentRef,
+    Policy,
     Receipt,
     TaskResult,
 )
@@ -301,3 +302,33 @@ def test_a_decision_the_chain_contradicts_is_reported_not_sent() -> None:
     run_for(market, 1)._send(work, DecisionJournal(Path("/nonexistent/never-written")))
     assert market.batches == [] and not work[0].sent
     assert "rejected already" in (work[0].send_error or "")
+
+
+class FakeEvaluator:
+    def candidate(self, entry: _Entry, baseline: Any, *, with_weights: bool) -> Candidate:
+        return candidate(worker=entry.worker, refused=entry.refused)
+
+
+def test_an_exception_in_a_custom_policy_is_reported_against_its_result(tmp_path: Path) -> None:
+    """The user's function fails on one result: that result stays undecided with the error,
+    the others are decided, and nothing but the decisions made is journaled."""
+    submitted = AssignmentState.SUBMITTED
+    market = FakeMarket({"a": submitted, "b": submitted, "c": submitted})
+    work = entries(market, {"a": accept(), "b": accept(), "c": accept()})
+    for entry in work:
+        entry.verdict = None
+    work[2].refused = "pickled objects"
+
+    def policy(c: Candidate) -> Verdict:
+        if c.worker == "b":
+            raise ZeroDivisionError("division by zero")
+        return accept()
+
+    journal = DecisionJournal(tmp_path / "journal.json")
+    run = run_for(market, 10)
+    run._decide(work, Policy.CUSTOM, policy, None, FakeEvaluator(), journal)  # type: ignore[arg-type]
+    assert work[0].verdict == accept()
+    assert work[1].verdict is None
+    assert work[1].policy_error == "ZeroDivisionError: division by zero"
+    assert work[2].verdict == reject("pickled objects")  # never handed to the policy
+    assert DecisionJournal(tmp_path / "journal.json").data.keys() == {"a", "c"}
