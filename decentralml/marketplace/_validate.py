@@ -89,6 +89,8 @@ MAX_BUNDLE = 512 * 1024 * 1024
 
 #: Asked for a ManualAccept decision the flags did not give: (candidate) -> verdict or None.
 Ask = Callable[[Candidate], Verdict | None]
+#: Shown the decisions about to be sent, (worker, verdict) pairs; raises to stop before any is.
+Confirm = Callable[[list[tuple[str, Verdict]]], None]
 
 
 class ResultReview(BaseModel):
@@ -207,6 +209,7 @@ class ValidationRun:
         min_improvement: float = 0.01,
         out: str | os.PathLike[str] | None = None,
         ask: Ask | None = None,
+        confirm: Confirm | None = None,
         publish: bool = True,
         journal_root: Path | None = None,
     ) -> None:
@@ -234,6 +237,7 @@ class ValidationRun:
         self.min_improvement = min_improvement
         self.out = Path(out) if out is not None else None
         self.ask = ask
+        self.confirm = confirm
         self.publish = publish
         self.journal_root = journal_root
         self.receipts: list[Receipt] = []
@@ -292,7 +296,12 @@ class ValidationRun:
                 if self.journal_root
                 else decisions_path(self.task_id, validator)
             )
-            self._decide(entries, policy, custom, baseline, evaluator, journal)
+            made = self._decide(entries, policy, custom, baseline, evaluator, journal)
+            to_send = [(e.worker, e.verdict) for e in entries if e.verdict is not None]
+            if to_send and self.confirm is not None:
+                self.confirm(to_send)  # declined: nothing journaled, nothing sent
+            if made:
+                journal.record(made)
             self._send(entries, journal)
             federated, model_dir = evaluator.federate(
                 entries,
@@ -385,7 +394,9 @@ class ValidationRun:
         baseline: dict[str, float] | None,
         evaluator: _Evaluator,
         journal: DecisionJournal,
-    ) -> None:
+    ) -> list[tuple[str, Verdict]]:
+        """Each result's verdict (journaled ones kept as they were); the new ones, to be
+        journaled once the validator confirmed them."""
         made: list[tuple[str, Verdict]] = []
         for entry in entries:
             if entry.slot.state is not AssignmentState.SUBMITTED:
@@ -418,8 +429,7 @@ class ValidationRun:
                     entry.verdict = self.ask(candidate)
             if entry.verdict is not None:
                 made.append((entry.worker, entry.verdict))
-        if made:
-            journal.record(made)
+        return made
 
     def _send(self, entries: list[_Entry], journal: DecisionJournal) -> None:
         todo = [e for e in entries if e.verdict is not None]

@@ -18,6 +18,7 @@ from decentralml.cli._market import (
     worker_address,
 )
 from decentralml.cli.context import AppContext, common_options, stdin_is_interactive
+from decentralml.validation import Candidate, Verdict, reject
 
 
 def _rejections(values: tuple[str, ...]) -> dict[str, str]:
@@ -118,9 +119,7 @@ def validate_results(
     ask = None
     if not app.json and not app.settings.yes and stdin_is_interactive():
 
-        def ask(candidate):  # type: ignore[no-untyped-def]
-            from decentralml.validation.policy import Verdict, reject
-
+        def ask(candidate: Candidate) -> Verdict:
             metrics = candidate.metrics or {}
             change = candidate.accuracy_change
             shown = f"accuracy {metrics.get('accuracy', float('nan')):.3f}"
@@ -133,11 +132,15 @@ def validate_results(
 
     with open_market(app, sign=True) as market:
         task = market.get_task(task_id)
-        if accepted:
+
+        def confirm(decisions: list[tuple[str, Verdict]]) -> None:
+            paid = sum(1 for _, verdict in decisions if verdict.accept)
             app.confirm(
-                f"Pay {len(accepted)} result(s) of task {task_id}, "
-                f"{task.token.format(task.reward)} each, and publish the new model?"
+                f"Send {len(decisions)} decision(s) on task {task_id}: pay {paid} result(s), "
+                f"{task.token.format(task.reward)} each from the escrow, reject "
+                f"{len(decisions) - paid}? Decisions are final."
             )
+
         report = market.validate_results(
             task_id,
             workspace=workspace,
@@ -152,6 +155,7 @@ def validate_results(
             rejects=rejected,
             out=out,
             ask=ask,
+            confirm=confirm,
             publish=not no_publish,
         )
 
