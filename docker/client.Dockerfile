@@ -36,9 +36,6 @@ RUN pip install -q --no-deps /src \
     && decentralml --version
 
 FROM ${BASE}
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CHAIN_SPEC_SHA256=unknown
 RUN if ! command -v python3 >/dev/null; then \
         apt-get update -qq \
         && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -49,6 +46,10 @@ RUN if ! command -v python3 >/dev/null; then \
         --shell /bin/bash decentralml
 COPY --from=build /opt/venv /opt/venv
 COPY assets/ /opt/decentralml/assets/
+# Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CHAIN_SPEC_SHA256=unknown
 LABEL org.opencontainers.image.title="decentralml client" \
       org.opencontainers.image.description="The decentralml CLI and Python package with the tensorflow extra, and the example assets in /opt/decentralml/assets" \
       org.opencontainers.image.version="${VERSION}" \

@@ -35,10 +35,6 @@ RUN npm ci --no-audit --no-fund --omit=dev --foreground-scripts >/tmp/npm-ci.log
 
 FROM ${BASE}
 ARG NODE_SUITE=trixie
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CHAIN_SPEC_SHA256=unknown
-ARG CHOPSTICKS_VERSION=unknown
 COPY docker/scripts/add-apt-suite /usr/local/bin/
 RUN add-apt-suite "$NODE_SUITE" \
     && apt-get update -qq \
@@ -50,6 +46,11 @@ RUN add-apt-suite "$NODE_SUITE" \
 COPY --from=build /opt/chopsticks /opt/chopsticks
 COPY decentralml/devnet/data/decentralml-dev.raw.json /opt/decentralml/devnet/
 COPY docker/devnet/chopsticks.json docker/devnet/healthcheck.js /opt/decentralml/devnet/
+# Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CHAIN_SPEC_SHA256=unknown
+ARG CHOPSTICKS_VERSION=unknown
 LABEL org.opencontainers.image.title="decentralml devnet" \
       org.opencontainers.image.description="decentralml's dev chain: Chopsticks ${CHOPSTICKS_VERSION} with the shipped chain spec, Instant block mode, RPC on port 9944" \
       org.opencontainers.image.version="${VERSION}" \

@@ -37,16 +37,17 @@ RUN go mod init decentralml.invalid/kubo-build \
     && /out/ipfs version --all
 
 FROM ${BASE}
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CHAIN_SPEC_SHA256=unknown
-ARG KUBO_VERSION=v0.43.0
 RUN useradd --uid 10002 --user-group --create-home --home-dir /home/ipfs \
         --shell /usr/sbin/nologin ipfs \
     && mkdir -p /data/ipfs \
     && chown ipfs:ipfs /data/ipfs
 COPY --from=build /out/ipfs /usr/local/bin/ipfs
 COPY docker/kubo/entrypoint.sh /usr/local/bin/kubo-entrypoint
+# Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CHAIN_SPEC_SHA256=unknown
+ARG KUBO_VERSION=v0.43.0
 LABEL org.opencontainers.image.title="decentralml kubo" \
       org.opencontainers.image.description="Kubo ${KUBO_VERSION} (IPFS) for decentralml: API on port 5001, gateway on 8080, swarm on 4001" \
       org.opencontainers.image.version="${VERSION}" \
