@@ -47,6 +47,7 @@ RUN if ! command -v python3 >/dev/null; then \
 COPY --from=build /opt/venv /opt/venv
 COPY assets/ /opt/decentralml/assets/
 # Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG BASE
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CHAIN_SPEC_SHA256=unknown
@@ -55,6 +56,7 @@ LABEL org.opencontainers.image.title="decentralml client" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE}" \
       io.decentralml.chain-spec.sha256="${CHAIN_SPEC_SHA256}"
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -47,6 +47,7 @@ COPY --from=build /opt/chopsticks /opt/chopsticks
 COPY decentralml/devnet/data/decentralml-dev.raw.json /opt/decentralml/devnet/
 COPY docker/devnet/chopsticks.json docker/devnet/healthcheck.js /opt/decentralml/devnet/
 # Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG BASE
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CHAIN_SPEC_SHA256=unknown
@@ -56,6 +57,7 @@ LABEL org.opencontainers.image.title="decentralml devnet" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE}" \
       io.decentralml.chain-spec.sha256="${CHAIN_SPEC_SHA256}" \
       io.decentralml.chopsticks.version="${CHOPSTICKS_VERSION}"
 ENV NO_COLOR=1 LOG_COMPACT=true

@@ -44,6 +44,7 @@ RUN useradd --uid 10002 --user-group --create-home --home-dir /home/ipfs \
 COPY --from=build /out/ipfs /usr/local/bin/ipfs
 COPY docker/kubo/entrypoint.sh /usr/local/bin/kubo-entrypoint
 # Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG BASE
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CHAIN_SPEC_SHA256=unknown
@@ -53,6 +54,7 @@ LABEL org.opencontainers.image.title="decentralml kubo" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE}" \
       io.decentralml.chain-spec.sha256="${CHAIN_SPEC_SHA256}" \
       io.decentralml.kubo.version="${KUBO_VERSION}"
 ENV IPFS_PATH=/data/ipfs IPFS_TELEMETRY=off
