@@ -1,0 +1,69 @@
+# The client: the decentralml package with the tensorflow extra, and the example kits and
+# policies of assets/ in /opt/decentralml/assets. The entrypoint is the `decentralml` CLI; point
+# it at a chain and a Kubo API with --url/--ipfs-api or DECENTRALML_URL/DECENTRALML_IPFS_API.
+#
+#   docker build -f docker/client.Dockerfile -t decentralml/client .          (with internet)
+#   docker build -f docker/client.Dockerfile --build-arg BASE=decentralml/base:bookworm ...
+#
+# BASE is an official Python image, or a plain Debian one (then Debian's python3 is used).
+ARG BASE=python:3.11-slim-bookworm
+
+FROM ${BASE} AS build
+COPY docker/scripts/ /usr/local/bin/
+COPY docker/extra-ca/ /tmp/extra-ca/
+RUN install-extra-ca \
+    && if ! command -v python3 >/dev/null; then \
+        apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            python3 python3-venv >/dev/null \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DEFAULT_TIMEOUT=180
+# The dependencies first, from pyproject.toml alone, so that a change to the sources does not
+# download TensorFlow again.
+COPY pyproject.toml /src/pyproject.toml
+RUN python3 -c 'import tomllib; p = tomllib.load(open("/src/pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["tensorflow"]))' \
+        > /tmp/requirements.txt \
+    && pip install -q -r /tmp/requirements.txt
+COPY README.md /src/README.md
+COPY decentralml/ /src/decentralml/
+RUN pip install -q --no-deps /src \
+    && decentralml --version
+
+FROM ${BASE}
+RUN if ! command -v python3 >/dev/null; then \
+        apt-get update -qq \
+        && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            python3 >/dev/null \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && useradd --uid 10000 --user-group --create-home --home-dir /home/decentralml \
+        --shell /bin/bash decentralml
+COPY --from=build /opt/venv /opt/venv
+COPY assets/ /opt/decentralml/assets/
+# Build arguments used only here, after the layers, so that a new revision reuses them.
+ARG BASE
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CHAIN_SPEC_SHA256=unknown
+LABEL org.opencontainers.image.title="decentralml client" \
+      org.opencontainers.image.description="The decentralml CLI and Python package with the tensorflow extra, and the example assets in /opt/decentralml/assets" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${BASE}" \
+      io.decentralml.chain-spec.sha256="${CHAIN_SPEC_SHA256}"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    TF_CPP_MIN_LOG_LEVEL=2
+USER decentralml
+WORKDIR /home/decentralml
+HEALTHCHECK --interval=60s --timeout=20s --start-period=10s --retries=3 \
+    CMD ["decentralml", "--version"]
+ENTRYPOINT ["decentralml"]
+CMD ["--help"]
