@@ -194,6 +194,12 @@ def run() -> None:
             tokens(now["reserved"], token),
         )
     console.print(table)
+    freed = shown["slots"] - shown["paid"]
+    console.print(
+        f"Alice's escrow still holds {tokens(shown['escrow'], token)} for the {freed} slot(s) "
+        "left open (Eve's rejection freed hers); `decentralml close-task` after the deadline "
+        "returns it."
+    )
 
 
 def main() -> int:
