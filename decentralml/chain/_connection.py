@@ -136,9 +136,6 @@ class Connection:
         if self._broken:
             self.reconnect()
 
-    def mark_broken(self) -> None:
-        self._broken = True
-
     # -- calls --------------------------------------------------------------------------------
 
     def _attempt(self, fn: Callable[[SubstrateInterface], T]) -> T:

@@ -61,10 +61,6 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ReceiptDoc(_Doc):
-    receipt: Receipt
-
-
 class CreateTaskDoc(_Doc):
     schema_: Literal["decentralml.create-task/v1"] = Field(alias="schema")
     task_id: int

@@ -34,6 +34,7 @@ from decentralml.marketplace._models import (
     TaskStatus,
     Token,
     result_from_record,
+    stored_ref,
     task_from_record,
 )
 from decentralml.marketplace._send import ResultSender, SendOutcome, call_ref
@@ -223,13 +224,16 @@ class Marketplace:
         )
         return (task_from_record(record, token) for record in records)
 
-    def get_assignment(self, task_id: int, worker: str) -> TaskResult | None:
-        """`worker`'s slot on the task, or None when it never took one."""
-        task = self.get_task(task_id)
+    def get_assignment(
+        self, task_id: int, worker: str, *, task: Task | None = None
+    ) -> TaskResult | None:
+        """`worker`'s slot on the task, or None when it never took one. `task`, when the
+        caller has just read it, saves reading it again (for its review period)."""
         record = self.chain.assignment(task_id, worker)
         if record is None:
             return None
-        return result_from_record(record, review_period=task.review_period)
+        review_period = (task or self.get_task(task_id)).review_period
+        return result_from_record(record, review_period=review_period)
 
     def list_results(self, task_id: int, *, all_slots: bool = False) -> list[TaskResult]:
         """The task's results (committed, submitted, paid, rejected), or every slot."""
@@ -352,7 +356,7 @@ class Marketplace:
             manifest = minimal_task_json(kind, metadata["title"], description)
             with with_files(source, {"task.json": manifest}) as staged:
                 bundle = self.store.push(staged)
-        params["bundle"] = call_ref(ContentRef(**bundle.as_dict()))  # type: ignore[arg-type]
+        params["bundle"] = call_ref(stored_ref(bundle))
         params["deadline"] = self.block_number() + deadline_blocks
         receipt = self.call("create_task", params, task_id=None)
         (created,) = receipt.find(PALLET, "TaskCreated")
@@ -472,7 +476,7 @@ class Marketplace:
     def publish_model(self, task_id: int, directory: str | os.PathLike[str]) -> PublishedModel:
         """Push the federated model's bundle and record it for the task."""
         self.get_task(task_id)
-        ref = ContentRef(**self.store.push(directory).as_dict())  # type: ignore[arg-type]
+        ref = stored_ref(self.store.push(directory))
         receipt = self.call(
             "publish_model", {"task_id": task_id, "model": call_ref(ref)}, task_id=task_id
         )

@@ -73,10 +73,6 @@ class Journal:
     def has(self, step: str) -> bool:
         return step in self.data["steps"]
 
-    @property
-    def last_step(self) -> str | None:
-        return self.data["steps"][-1] if self.data["steps"] else None
-
     def get(self, key: str) -> Any:
         return self.data.get(key)
 

@@ -195,8 +195,13 @@ def decode_metadata(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
+def stored_ref(ref: StoredRef) -> ContentRef:
+    """The storage layer's reference to a bundle as the marketplace's model of it."""
+    return ContentRef(cid=ref.cid, sha256=ref.sha256, size=ref.size)
+
+
 def _ref(ref: StoredRef | None) -> ContentRef | None:
-    return None if ref is None else ContentRef(cid=ref.cid, sha256=ref.sha256, size=ref.size)
+    return None if ref is None else stored_ref(ref)
 
 
 def task_from_record(record: chain.TaskInfo, token: Token) -> Task:

@@ -24,6 +24,7 @@ from decentralml.marketplace._models import (
     SubmissionMode,
     Task,
     TaskResult,
+    stored_ref,
 )
 from decentralml.storage import ContentRef as StoreRef
 
@@ -33,7 +34,9 @@ class ChainPort(Protocol):
 
     def get_task(self, task_id: int) -> Task: ...
 
-    def get_assignment(self, task_id: int, worker: str) -> TaskResult | None: ...
+    def get_assignment(
+        self, task_id: int, worker: str, *, task: Task | None = None
+    ) -> TaskResult | None: ...
 
     def block_number(self) -> int: ...
 
@@ -110,7 +113,7 @@ class ResultSender:
 
     def run(self, task_id: int, directory: Path | None, *, restart: bool = False) -> SendOutcome:
         task = self.chain.get_task(task_id)
-        slot = self._slot(task_id)
+        slot = self._slot(task)
         if slot.state in _SENT:
             return self._already_on_chain(task, slot)
         if restart:
@@ -127,8 +130,9 @@ class ResultSender:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _slot(self, task_id: int) -> TaskResult:
-        slot = self.chain.get_assignment(task_id, self.worker)
+    def _slot(self, task: Task) -> TaskResult:
+        task_id = task.task_id
+        slot = self.chain.get_assignment(task_id, self.worker, task=task)
         if slot is None:
             raise MarketplaceError(
                 f"this account holds no slot on task {task_id}",
@@ -153,7 +157,7 @@ class ResultSender:
             return ContentRef(**recorded)
         with named_result(directory, task_id, self.worker) as staged:
             stored = self.store.reference(staged)
-        ref = ContentRef(**stored.as_dict())  # type: ignore[arg-type]
+        ref = stored_ref(stored)
         if recorded is not None and ContentRef(**recorded) != ref:
             raise JournalError(
                 f"{directory} changed since its result for task {task_id} was prepared "
@@ -267,7 +271,7 @@ class ResultSender:
         except ExtrinsicFailed as failed:
             # Sent before, by a run that died before journaling it: the chain has it.
             if failed.name in ("AlreadySubmitted", "AlreadyCommitted", "DuplicateResult"):
-                slot = self.chain.get_assignment(task.task_id, self.worker)
+                slot = self.chain.get_assignment(task.task_id, self.worker, task=task)
                 if slot is not None and slot.state is not AssignmentState.ASSIGNED:
                     return
             raise

@@ -24,6 +24,7 @@ One run, for the task's creator or its named validator:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ from decentralml.marketplace._models import (
     Task,
     TaskKind,
     TaskResult,
+    stored_ref,
 )
 from decentralml.marketplace._send import WORKER_FILE, WORKER_SCHEMA
 from decentralml.validation import (
@@ -63,6 +65,7 @@ from decentralml.validation import (
     load_weights_npz,
     trimmed_mean,
 )
+from decentralml.validation._errors import short_reason
 from decentralml.validation.labels import agreement, majority, read_labels
 from decentralml.validation.policy import (
     Candidate,
@@ -73,7 +76,7 @@ from decentralml.validation.policy import (
     load_policy,
     reject,
 )
-from decentralml.validation.workspace import Workspace
+from decentralml.validation.workspace import Workspace, WorkspaceError
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +275,8 @@ class ValidationRun:
                     task_id=self.task_id,
                 )
             custom = load_policy(self.policy_fn)
-        unknown = (self.accepts | set(self.rejects)) - {r.worker for r in self._slots()}
+        slots = self._slots()
+        unknown = (self.accepts | set(self.rejects)) - {r.worker for r in slots}
         if unknown:
             raise MarketplaceError(
                 f"no result from {', '.join(sorted(unknown))} on task {self.task_id}",
@@ -281,10 +285,11 @@ class ValidationRun:
         workspace = Workspace.load(self.workspace_path)
         out = self.out or data_dir() / "validation" / f"task-{self.task_id}"
         out.mkdir(parents=True, exist_ok=True)
-        entries = [_Entry(slot) for slot in self._slots()]
+        entries = [_Entry(slot) for slot in slots]
         with tempfile.TemporaryDirectory(prefix="decentralml-validate-") as tmp:
             work = Path(tmp)
-            task_dir = self._pull_task(task, work / "task")
+            task_dir = work / "task"
+            market.pull_task_bundle(task.task_id, task_dir)
             spec = _read_json(task_dir / "task.json")
             (work / "results").mkdir()
             for index, entry in enumerate(entries):
@@ -324,7 +329,7 @@ class ValidationRun:
                     self.receipts.append(publication.receipt)
                     ref, published = publication.model, True
                 else:
-                    ref = ContentRef(**market.store.reference(model_dir).as_dict())
+                    ref = stored_ref(market.store.reference(model_dir))
         return ValidationReport(
             task_id=self.task_id,
             kind=task.kind,
@@ -351,10 +356,6 @@ class ValidationRun:
         keep = (AssignmentState.SUBMITTED, AssignmentState.PAID)
         return [r for r in self.market.list_results(self.task_id) if r.state in keep]
 
-    def _pull_task(self, task: Task, dest: Path) -> Path:
-        self.market.pull_task_bundle(task.task_id, dest)
-        return dest
-
     def _pull_result(self, entry: _Entry, dest: Path) -> None:
         ref = entry.slot.result
         if ref is None:
@@ -368,7 +369,9 @@ class ValidationRun:
         except DecentralMLError as exc:
             # Unreachable, not found, a digest mismatch or an archive refused: the worker's
             # bundle cannot be used as recorded on-chain.
-            entry.refused = _short(f"the result bundle cannot be fetched safely: {exc.message}")
+            entry.refused = short_reason(
+                f"the result bundle cannot be fetched safely: {exc.message}"
+            )
             return
         entry.directory = dest
         named = _read_json(dest / WORKER_FILE) if (dest / WORKER_FILE).is_file() else {}
@@ -519,9 +522,17 @@ class _Evaluator:
         kind = self.task.kind
         if kind is TaskKind.DATA_ANNOTATION:
             return self._evaluate_labels(entries)
-        self.holdout = self.workspace.load_holdout()
+        self.holdout = self.workspace.holdout()
         current = load_engineered_model(self.task_dir / self.spec.get("model_file", "model.keras"))
-        baseline = self.workspace.holdout_metrics(current, self.holdout)
+        try:
+            baseline = self.workspace.holdout_metrics(current, self.holdout)
+        except WorkspaceError:
+            raise
+        except Exception as exc:  # the task's own model on the creator's own holdout
+            raise WorkspaceError(
+                f"the workspace's evaluate() failed on the task's current model: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         self.baseline_weights = [np.asarray(w) for w in current.get_weights()]
         self.shapes = [w.shape for w in self.baseline_weights]
         self.dtypes = [w.dtype for w in self.baseline_weights]
@@ -538,8 +549,10 @@ class _Evaluator:
                 entry.metrics = self.workspace.holdout_metrics(model, self.holdout)
             except ResultRefused as refused:
                 entry.refused = refused.reason
+            except WorkspaceError:
+                raise  # the validator's side failed: no result is to blame
             except Exception as exc:  # the model ran but the workspace could not score it
-                entry.refused = _short(f"cannot be evaluated: {type(exc).__name__}: {exc}")
+                entry.refused = short_reason(f"cannot be evaluated: {type(exc).__name__}: {exc}")
         if kind is TaskKind.MODEL_CONTRIBUTION:
             self._find_copies(entries)
         else:
@@ -558,7 +571,7 @@ class _Evaluator:
                     f"layer {layer}: dtype {array.dtype}, the task's model has {dtype}",
                     result=entry.worker,
                 )
-        model = self.workspace.build_model()
+        model = self.workspace.new_model()
         model.set_weights(weights)
         return model
 
@@ -585,8 +598,6 @@ class _Evaluator:
     ) -> None:
         """Engineering and annotation results: a byte-identical file of an earlier worker, or
         (`current`) the task's own model sent back."""
-        import hashlib
-
         seen: dict[str, str] = {}
         unchanged = hashlib.sha256(current.read_bytes()).hexdigest() if current else None
         for entry in sorted(entries, key=lambda e: (e.slot.at or 0, e.worker)):
@@ -620,7 +631,7 @@ class _Evaluator:
                 entry.refused = refused.reason
         self._find_identical(entries, name)
         voters = [e for e in entries if e.labels is not None and e.usable]
-        gold = self.workspace.load_gold() if self.workspace.load_gold is not None else None
+        gold = self.workspace.gold()
         if gold is not None:
             self.reference = np.asarray(gold, dtype=np.int64)
         elif voters:
@@ -692,6 +703,9 @@ class _Evaluator:
         if not chosen:
             self.notes.append("no result passed the quality floor: nothing was federated")
             return None, None
+        # Engineering results are ranked, not averaged: only the best one makes the model.
+        if self.task.kind is TaskKind.MODEL_ENGINEERING:
+            chosen = [max(chosen, key=lambda e: (e.metrics or {}).get("accuracy", 0.0))]
         for entry in chosen:
             entry.federated = True
         model_dir = out / "model"
@@ -711,14 +725,12 @@ class _Evaluator:
                 }
             return metrics, model_dir
         if self.task.kind is TaskKind.MODEL_ENGINEERING:
-            best = max(chosen, key=lambda e: (e.metrics or {}).get("accuracy", 0.0))
+            (best,) = chosen
             assert best.directory is not None
             shutil.copy2(best.directory / "model.keras", model_dir / "model.keras")
-            for entry in chosen:
-                entry.federated = entry is best
             return best.metrics, model_dir
         weights = self._aggregate(chosen, aggregator, weighting, cap)
-        model = self.workspace.build_model()
+        model = self.workspace.new_model()
         model.set_weights(weights)
         metrics = self.workspace.holdout_metrics(model, self.holdout)  # type: ignore[arg-type]
         model.save(model_dir / "model.keras")
@@ -852,9 +864,3 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError, UnicodeDecodeError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _short(text: str) -> str:
-    from decentralml.validation._errors import short_reason
-
-    return short_reason(text)

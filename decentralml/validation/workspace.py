@@ -62,6 +62,18 @@ class Workspace:
             )
         return cls(root, **functions)  # type: ignore[arg-type]
 
+    def new_model(self) -> Any:
+        """`build_model()`; its failure is the workspace's, never a result's."""
+        return _own("build_model()", self.build_model)
+
+    def holdout(self) -> tuple[Any, Any]:
+        """`load_holdout()`; its failure is the workspace's."""
+        return _own("load_holdout()", self.load_holdout)
+
+    def gold(self) -> Any | None:
+        """`load_gold()` when the workspace has it, else None; its failure is the workspace's."""
+        return None if self.load_gold is None else _own("load_gold()", self.load_gold)
+
     def holdout_metrics(self, model: Any, holdout: tuple[Any, Any]) -> dict[str, float]:
         """`evaluate` on the holdout, checked to report a numeric accuracy and loss."""
         metrics = self.evaluate(model, *holdout)
@@ -72,6 +84,17 @@ class Workspace:
         if "accuracy" not in checked:
             raise WorkspaceError(f"evaluate() returned no accuracy: {sorted(checked)}")
         return checked
+
+
+def _own(what: str, function: Callable[[], Any]) -> Any:
+    """Call one of the workspace's functions, reporting its failure as the workspace's, so a
+    bug on the validator's side stops the run instead of being held against a result."""
+    try:
+        return function()
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise WorkspaceError(f"the workspace's {what} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _import(root: Path) -> ModuleType:

@@ -49,7 +49,9 @@ class FakeChain:
             token=Token(symbol="DML", decimals=12),
         )  # fmt: skip
 
-    def get_assignment(self, task_id: int, worker: str) -> TaskResult | None:
+    def get_assignment(
+        self, task_id: int, worker: str, *, task: Task | None = None
+    ) -> TaskResult | None:
         return TaskResult(task_id=task_id, worker=worker, **self.slot)
 
     def block_number(self) -> int:
@@ -214,7 +216,7 @@ def test_no_slot_and_late_commit_are_refused(tmp_path: Path, result_dir: Path) -
     chain.now = 9
     with pytest.raises(MarketplaceError, match="deadline"):
         sender(chain, store, tmp_path / "j").run(3, result_dir)
-    chain.get_assignment = lambda task_id, worker: None  # type: ignore[method-assign]
+    chain.get_assignment = lambda task_id, worker, task=None: None  # type: ignore[method-assign]
     with pytest.raises(MarketplaceError, match="holds no slot"):
         sender(chain, store, tmp_path / "j").run(3, result_dir)
 

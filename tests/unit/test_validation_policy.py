@@ -332,3 +332,19 @@ def test_an_exception_in_a_custom_policy_is_reported_against_its_result(tmp_path
     assert work[1].policy_error == "ZeroDivisionError: division by zero"
     assert work[2].verdict == reject("pickled objects")  # never handed to the policy
     assert [worker for worker, _ in made] == ["a", "c"]
+
+
+def test_a_failing_workspace_function_is_the_workspaces_error(tmp_path: Path) -> None:
+    """A bug on the validator's side stops the run with one line naming the function; it is
+    never held against a contributor's result."""
+    (tmp_path / "model_creator.py").write_text(
+        "def build_model(): raise ImportError('no module named keras')\n"
+        "def load_holdout(): return 1 / 0\n"
+        "def evaluate(model, x, y): return {'accuracy': 1}\n"
+    )
+    workspace = Workspace.load(tmp_path)
+    with pytest.raises(WorkspaceError, match=r"build_model\(\) failed: ImportError"):
+        workspace.new_model()
+    with pytest.raises(WorkspaceError, match=r"load_holdout\(\) failed: ZeroDivisionError"):
+        workspace.holdout()
+    assert workspace.gold() is None

@@ -18,6 +18,7 @@ from decentralml.cli._market import (
     worker_address,
 )
 from decentralml.cli.context import AppContext, common_options, stdin_is_interactive
+from decentralml.marketplace._models import stored_ref
 from decentralml.validation import Candidate, Verdict, reject
 
 
@@ -212,16 +213,15 @@ def pull_model(app: AppContext, task_id: int, dest: Path, force: bool) -> None:
     """Fetch the task's published model into DEST, verified against the chain's record."""
     with open_market(app) as market:
         pulled = market.pull_model(task_id, dest, force=force)
-        task = market.get_task(task_id)
-    assert task.model is not None
+    model = stored_ref(pulled.ref)
 
     def render(console: Console) -> None:
-        console.print(f"Pulled task {task_id}'s model {task.model.cid} into {dest}")  # type: ignore[union-attr]
+        console.print(f"Pulled task {task_id}'s model {model.cid} into {dest}")
 
     doc = PullModelDoc(
         schema="decentralml.pull-model/v1",
         task_id=task_id,
-        model=task.model,
+        model=model,
         dest=str(dest),
         files=sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()),
         size=pulled.ref.size,

@@ -55,7 +55,7 @@ def assign_task(app: AppContext, task_id: int, dest: Path | None) -> None:
     with open_market(app, sign=True) as market:
         task = market.get_task(task_id)
         bond = market.constant("AssignmentBond")
-        mine = market.get_assignment(task_id, market.address)
+        mine = market.get_assignment(task_id, market.address, task=task)
         receipt = None
         if mine is not None and mine.state not in _HOLDING:
             raise MarketplaceError(
