@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.table import Table
 
 from decentralml.config import Settings, resolve_settings
 from decentralml.errors import DecentralMLError, ServiceUnavailable
@@ -224,6 +225,16 @@ def chain_timeout_option(func: F) -> F:
         help="How long to wait for each answer from the chain before giving up (exit 3) "
         "[env DECENTRALML_CHAIN_TIMEOUT, config chain_timeout; default 30].",
     )(func)
+
+
+def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    """Two columns, a bold key and its value (folded when long), under `title`."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
 
 
 def common_options(func: F) -> F:

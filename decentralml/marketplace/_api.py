@@ -235,9 +235,12 @@ class Marketplace:
         review_period = (task or self.get_task(task_id)).review_period
         return result_from_record(record, review_period=review_period)
 
-    def list_results(self, task_id: int, *, all_slots: bool = False) -> list[TaskResult]:
-        """The task's results (committed, submitted, paid, rejected), or every slot."""
-        task = self.get_task(task_id)
+    def list_results(
+        self, task_id: int, *, all_slots: bool = False, task: Task | None = None
+    ) -> list[TaskResult]:
+        """The task's results (committed, submitted, paid, rejected), or every slot. `task`,
+        when the caller has just read it, saves reading it again."""
+        task = task or self.get_task(task_id)
         results = [
             result_from_record(record, review_period=task.review_period)
             for record in self.chain.assignments(task_id)

@@ -245,12 +245,14 @@ class ValidationRun:
         self.journal_root = journal_root
         self.receipts: list[Receipt] = []
         self.notes: list[str] = []
+        self.task: Task | None = None
 
     # -- the run ------------------------------------------------------------------------------
 
     def run(self) -> ValidationReport:
         market = self.market
         task: Task = market.get_task(self.task_id)
+        self.task = task
         validator = market.address
         if validator not in (task.creator, task.validator):
             raise MarketplaceError(
@@ -354,7 +356,10 @@ class ValidationRun:
     def _slots(self) -> list[TaskResult]:
         """Results to look at: awaiting review, or paid (federation takes paid ones too)."""
         keep = (AssignmentState.SUBMITTED, AssignmentState.PAID)
-        return [r for r in self.market.list_results(self.task_id) if r.state in keep]
+        return [r for r in self._results() if r.state in keep]
+
+    def _results(self) -> list[TaskResult]:
+        return list(self.market.list_results(self.task_id, task=self.task))
 
     def _pull_result(self, entry: _Entry, dest: Path) -> None:
         ref = entry.slot.result
@@ -439,7 +444,7 @@ class ValidationRun:
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
             # Read the chain again: what it shows decided leaves the batch.
-            states = {r.worker: r for r in self.market.list_results(self.task_id)}
+            states = {r.worker: r for r in self._results()}
             left = []
             for entry in chunk:
                 state = states.get(entry.worker)

@@ -229,7 +229,7 @@ class FakeMarket:
         self.batches: list[list[str]] = []
         self.singles: list[str] = []
 
-    def list_results(self, task_id: int) -> list[TaskResult]:
+    def list_results(self, task_id: int, task: Any = None) -> list[TaskResult]:
         return [TaskResult(task_id=task_id, worker=w, state=s) for w, s in self.states.items()]
 
     def _apply(self, call: str, params: dict[str, Any]) -> ChainEventModel:

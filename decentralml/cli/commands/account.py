@@ -27,6 +27,7 @@ from decentralml.cli.context import (
     AppContext,
     chain_timeout_option,
     common_options,
+    key_value_table,
     password_file_option,
 )
 
@@ -49,15 +50,6 @@ def _entry_rows(entry: AccountEntry) -> list[tuple[str, str]]:
         ("address", entry.address or "?"),
         ("keystore", str(entry.path)),
     ]
-
-
-def _table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
 
 
 def _warn(app: AppContext, warnings: tuple[str, ...] | list[str]) -> None:
@@ -112,7 +104,7 @@ def new(
     entry = created.entry
 
     def render(console: Console) -> None:
-        console.print(_table("Account created", _entry_rows(entry)))
+        console.print(key_value_table("Account created", _entry_rows(entry)))
         secret = created.mnemonic
         if created.derivation_path:
             secret += f"\n(derivation path {created.derivation_path})"
@@ -201,7 +193,9 @@ def import_(
     entry = imported.entry
 
     def render(console: Console) -> None:
-        console.print(_table("Account imported", [*_entry_rows(entry), ("from", imported.source)]))
+        console.print(
+            key_value_table("Account imported", [*_entry_rows(entry), ("from", imported.source)])
+        )
 
     payload = {**entry.as_dict(), "source": imported.source, "warnings": warnings}
     del payload["problem"]
@@ -251,7 +245,9 @@ def export(
     entry = store.entry(name)
 
     def render(console: Console) -> None:
-        console.print(_table("Account exported", [*_entry_rows(entry)[:2], ("file", str(path))]))
+        console.print(
+            key_value_table("Account exported", [*_entry_rows(entry)[:2], ("file", str(path))])
+        )
         if export_passwords is None:
             console.print("The file is encrypted with the keystore's password.")
 
@@ -380,6 +376,6 @@ def balance(app: AppContext, timeout: float | None) -> None:
         ]
         rows += [(f"  held: {reason}", _human_tokens(v, token)) for reason, v in amounts.holds]
         rows.append(("at block", f"#{amounts.block_number} on {app.settings.url}"))
-        console.print(_table("Balance", rows))
+        console.print(key_value_table("Balance", rows))
 
     app.emit(SCHEMA.format("balance"), payload, render)

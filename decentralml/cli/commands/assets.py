@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
-from decentralml.cli.context import AppContext, MappedError, common_options
+from decentralml.cli.context import AppContext, MappedError, common_options, key_value_table
 from decentralml.errors import StorageError
 from decentralml.storage import GIB, IpfsStore, Limits
 
@@ -60,15 +59,6 @@ def _human(size: int) -> str:
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit} ({size} B)"
         value /= 1024
     return f"{size} B"  # pragma: no cover
-
-
-def _table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
 
 
 _timeout_option = click.option(
@@ -144,7 +134,7 @@ def push(app: AppContext, directory: Path, timeout: float | None, max_size: int)
 
     def render(console: Console) -> None:
         console.print(
-            _table(
+            key_value_table(
                 "Bundle pushed",
                 [
                     ("CID", ref.cid),
@@ -206,7 +196,7 @@ def pull(
 
     def render(console: Console) -> None:
         console.print(
-            _table(
+            key_value_table(
                 "Bundle pulled and verified",
                 [
                     ("CID", result.ref.cid),

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from decentralml.cli._market import (
     CreateTaskDoc,
@@ -23,7 +22,7 @@ from decentralml.cli._market import (
     tasks_table,
     when,
 )
-from decentralml.cli.context import AppContext, common_options
+from decentralml.cli.context import AppContext, common_options, key_value_table
 from decentralml.marketplace import Marketplace, Policy, SubmissionMode, TaskKind
 
 _KINDS = [k.value for k in TaskKind]
@@ -179,9 +178,6 @@ def show_task(app: AppContext, task_id: int) -> None:
 
     def render(console: Console) -> None:
         t, token = task, task.token
-        table = Table(title=f"Task {t.task_id}: {t.title}", show_header=False, title_justify="left")
-        table.add_column(style="bold")
-        table.add_column(overflow="fold")
         rows = [
             ("status", t.status.value),
             ("kind", t.kind.value),
@@ -203,9 +199,7 @@ def show_task(app: AppContext, task_id: int) -> None:
             rows.append(("reveals until", when(t.reveal_end, block, block_time)))
         if t.model is not None:
             rows.append(("model", t.model.cid))
-        for key, value in rows:
-            table.add_row(key, value)
-        console.print(table)
+        console.print(key_value_table(f"Task {t.task_id}: {t.title}", rows))
         if slots:
             console.print(results_table(slots, token))
 
