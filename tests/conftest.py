@@ -2,7 +2,9 @@
 
 Service fixtures live in their own plugin modules so each stays small:
 `tests/fixtures_kubo.py` (a real Kubo daemon) and `tests/fixtures_devnet.py` (the dev chain
-on Chopsticks). Both start real processes on loopback, once per session.
+on Chopsticks) start real processes on loopback, once per session; `tests/fixtures_containers.py`
+starts the same services from the project's images (`DECENTRALML_TEST_BACKEND=containers`,
+see `tests/backend.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_kubo", "tests.fixtures_devnet"]
+pytest_plugins = [
+    "tests.fixtures_kubo",
+    "tests.fixtures_devnet",
+    "tests.fixtures_containers",
+]
 
 # Read once: the autouse `clean_environ` fixture removes DECENTRALML_* variables during tests.
 REQUIRE_SERVICES = os.environ.get("DECENTRALML_REQUIRE_SERVICES") == "1"
@@ -41,7 +47,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     first, so a skip there means something is broken.
     """
     report = yield
-    required = [m for m in ("integration", "tensorflow") if item.get_closest_marker(m) is not None]
+    required = [
+        m
+        for m in ("integration", "containers", "tensorflow")
+        if item.get_closest_marker(m) is not None
+    ]
     if REQUIRE_SERVICES and report.skipped and required:
         report.outcome = "failed"
         report.longrepr = f"{required[0]} test skipped but it is required: {report.longrepr}"

@@ -18,6 +18,7 @@ from decentralml.devnet import network
 from decentralml.devnet._process import free_port
 from decentralml.devnet._rpc import rpc_call
 from decentralml.errors import DevnetError
+from tests.backend import BACKEND
 
 
 @dataclass
@@ -65,8 +66,17 @@ def start_devnet(data_dir: Path) -> Devnet:
 
 
 @pytest.fixture(scope="session")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    """A dev chain for the whole session; tests use fresh accounts, not a fresh chain."""
+def devnet(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Devnet]:
+    """A dev chain for the whole session; tests use fresh accounts, not a fresh chain.
+
+    Under the containers backend, the chain in a decentralml/devnet container (it has the
+    `url`, `port`, `data_dir`, `advance` and `height` of `Devnet`; no pid, no state record).
+    """
+    if BACKEND == "containers":
+        yield request.getfixturevalue("container_devnet")
+        return
     reason = devnet_prerequisites_missing()
     if reason is not None:
         pytest.skip(reason)

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ import pytest
 from decentralml.devnet._process import wait_until
 from decentralml.devnet.kubo import KuboDaemon, kubo_alive, kubo_binary, start_kubo, stop_kubo
 from decentralml.errors import DevnetError
+from tests.backend import BACKEND
 
 
 def free_port() -> int:
@@ -54,8 +54,14 @@ def launch_kubo(root: Path) -> KuboDaemon:
 
 
 @pytest.fixture(scope="session")
-def kubo(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KuboDaemon]:
-    """One real Kubo daemon for the session; stopped at the end."""
+def kubo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KuboDaemon]:
+    """One real Kubo daemon for the session (a container under the containers backend)."""
+    if BACKEND == "containers":
+        yield request.getfixturevalue("container_kubo")
+        return
+    request.getfixturevalue("kubo_bin")
     daemon = launch_kubo(tmp_path_factory.mktemp("kubo"))
     try:
         yield daemon
@@ -63,20 +69,13 @@ def kubo(kubo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[K
         stop_kubo(daemon.pid)
 
 
-@dataclass
-class KuboPeer:
-    """An online Kubo daemon that talks to other local daemons over loopback only."""
+class KuboNode:
+    """An online Kubo daemon other daemons can dial: a local process (`KuboPeer`) or a
+    container (`tests.fixtures_containers.ContainerKubo`)."""
 
-    proc: subprocess.Popen[bytes]
     api_url: str
     swarm_addr: str
     peer_id: str
-    repo: Path
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
 
     def multiaddr(self) -> str:
         return f"{self.swarm_addr}/p2p/{self.peer_id}"
@@ -87,7 +86,7 @@ class KuboPeer:
         )
         return response
 
-    def connect(self, other: KuboPeer) -> None:
+    def connect(self, other: KuboNode) -> None:
         """Dial `other` and wait until each lists the other as a peer."""
         answer = self.rpc("swarm/connect", arg=other.multiaddr())
         assert answer.status_code == 200, answer.text
@@ -95,7 +94,7 @@ class KuboPeer:
             lambda: self.is_connected(other) and other.is_connected(self), timeout=10
         ), "peers did not see each other within 10 s"
 
-    def reconnect(self, other: KuboPeer) -> None:
+    def reconnect(self, other: KuboNode) -> None:
         """Drop the connection to `other` and dial it again: both forget their bitswap state.
 
         Seen with Kubo 0.43: a node that garbage-collected blocks and asks the same peer for
@@ -108,7 +107,7 @@ class KuboPeer:
         ), "peers did not disconnect within 10 s"
         self.connect(other)
 
-    def is_connected(self, other: KuboPeer) -> bool:
+    def is_connected(self, other: KuboNode) -> bool:
         peers = self.rpc("swarm/peers").json().get("Peers") or []
         return any(p.get("Peer") == other.peer_id for p in peers)
 
@@ -117,7 +116,41 @@ class KuboPeer:
         return self.rpc("block/stat", arg=cid, offline="true").status_code == 200
 
     def stop(self) -> None:
-        """Stop the daemon (and resume it first if it was stopped with SIGSTOP)."""
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        """Freeze the daemon: its connections stay open, it answers nothing (until `stop`)."""
+        raise NotImplementedError
+
+
+class KuboPeer(KuboNode):
+    """An online Kubo daemon that talks to other local daemons over loopback only."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        api_url: str,
+        swarm_addr: str,
+        peer_id: str,
+        repo: Path,
+        log_path: Path,
+    ) -> None:
+        self.proc = proc
+        self.api_url = api_url
+        self.swarm_addr = swarm_addr
+        self.peer_id = peer_id
+        self.repo = repo
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def pause(self) -> None:
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def stop(self) -> None:
+        """Stop the daemon (and resume it first if it was paused)."""
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGCONT)
@@ -192,8 +225,15 @@ def launch_peer(binary: Path, root: Path, *, timeout: float = 60.0) -> KuboPeer:
 
 
 @pytest.fixture
-def kubo_pair(kubo_bin: Path, tmp_path: Path) -> Iterator[tuple[KuboPeer, KuboPeer]]:
-    """Two online daemons, separate repositories, connected to each other over loopback."""
+def kubo_pair(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[KuboNode, KuboNode]]:
+    """Two online daemons, separate repositories, connected to each other over loopback (two
+    containers on a network of their own under the containers backend)."""
+    if BACKEND == "containers":
+        yield request.getfixturevalue("container_kubo_pair")
+        return
+    kubo_bin: Path = request.getfixturevalue("kubo_bin")
     a = launch_peer(kubo_bin, tmp_path / "node-a")
     try:
         b = launch_peer(kubo_bin, tmp_path / "node-b")

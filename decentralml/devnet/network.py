@@ -854,6 +854,12 @@ class AdvanceResult:
     jumped: bool = False
 
 
+def _offers_dev_blocks(url: str) -> bool:
+    """Whether the chain at `url` lists Chopsticks' `dev_newBlock` among its RPC methods."""
+    methods = rpc_call(url, "rpc_methods")
+    return "dev_newBlock" in (methods.get("methods") or [])
+
+
 def running_url(paths: DevnetPaths | None = None) -> str:
     """The RPC URL of the running devnet; `ChainUnavailable` if it does not run."""
     paths = paths or DevnetPaths.default()
@@ -873,17 +879,33 @@ def running_url(paths: DevnetPaths | None = None) -> str:
     return state.chain.url
 
 
-def advance(count: int, *, jump: bool = False, paths: DevnetPaths | None = None) -> AdvanceResult:
+def advance(
+    count: int,
+    *,
+    jump: bool = False,
+    paths: DevnetPaths | None = None,
+    url: str | None = None,
+) -> AdvanceResult:
     """Produce `count` empty blocks on the running devnet (deadlines pass only as blocks do).
 
     With `jump`, build a single block at the current height plus `count` instead, so that
     periods of days or weeks (hundreds of thousands of blocks) pass at once. The heights in
     between have no block; the runtime only sees its block number leap. Later blocks, and
     `down` then `up`, continue from the jumped height.
+
+    With `url`, the dev chain answering there (a devnet container, another machine's devnet)
+    instead of the one this machine's devnet record names; it must offer Chopsticks'
+    `dev_newBlock`.
     """
     if count < 1:
         raise DevnetError(f"the number of blocks must be at least 1, got {count}")
-    url = running_url(paths)
+    if url is None:
+        url = running_url(paths)
+    elif not _offers_dev_blocks(url):
+        raise DevnetError(
+            f"the chain at {url} cannot make blocks on request (no dev_newBlock): only a "
+            "dev chain on Chopsticks can be advanced"
+        )
     before, _ = block_height(url)
     chopsticks.make_blocks(url, count, jump=jump)
     after, best_hash = block_height(url)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from decentralml.chain import ChainClient, TaskInfo, TaskKind, TaskStatus, keypair_from_uri
-from decentralml.devnet import network
 from decentralml.storage import ContentRef
 from tests.fixtures_devnet import Devnet
 from tests.integration.test_chain_flow import REWARD, Account, content, fresh_account
@@ -82,7 +81,7 @@ def test_an_era_birth_the_chain_moved_past_is_renewed(
     transaction again with a new one: included once, nonce in order."""
     sender = fresh_account(chain, funder)
     first = chain.submit(sender.keypair, "System", "remark", {"remark": "0x01"})
-    network.advance(100, paths=devnet.paths)
+    devnet.advance(100)
     second = chain.submit(sender.keypair, "System", "remark", {"remark": "0x02"})
     assert second.block_number is not None and first.block_number is not None
     assert second.block_number > first.block_number + 100
@@ -210,7 +209,7 @@ def varied_tasks(chain: ChainClient, funder: Account, devnet: Devnet) -> dict[st
     chain.submit(late.keypair, "Decentralml", "assign_task", {"task_id": modelled})
 
     retention = int(chain.constant("Decentralml", "RetentionPeriod"))
-    network.advance(retention, jump=True, paths=devnet.paths)
+    devnet.advance(retention, jump=True)
     chain.submit(k, "Decentralml", "remove_task", {"task_id": removed})
     return {
         "creator": creator,

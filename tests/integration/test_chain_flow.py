@@ -26,7 +26,6 @@ from decentralml.chain import (
     new_salt,
     result_commitment,
 )
-from decentralml.devnet import network
 from decentralml.errors import ExtrinsicFailed
 from tests.fixtures_devnet import Devnet
 
@@ -588,12 +587,7 @@ def test_remove_task_after_the_retention_period_returns_the_deposit(
     retention = int(chain.constant("Decentralml", "RetentionPeriod"))
     assert retention == 201_600
     before = chain.block_number()
-    jumped = network.advance(retention, jump=True, paths=devnet.paths)
-    assert (jumped.jumped, jumped.from_height, jumped.to_height) == (
-        True,
-        before,
-        before + retention,
-    )
+    assert devnet.advance(retention, jump=True) == before + retention
     assert chain.block_number() + 1 >= ended_at + retention
 
     removed = send(chain, remover, "remove_task", task_id=task_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from decentralml.cli import cli
 from decentralml.devnet._process import wait_until
 from decentralml.errors import ContentNotFound
 from decentralml.storage import IpfsStore
-from tests.fixtures_kubo import KuboPeer
+from tests.fixtures_kubo import KuboNode
 from tests.integration.test_storage_kubo import snapshot
 
 pytestmark = pytest.mark.integration
@@ -36,7 +35,7 @@ def big_bundle(root: Path, size: int = 20 * MB) -> Path:
     return root
 
 
-def test_pushed_on_a_pulled_through_b(kubo_pair: tuple[KuboPeer, KuboPeer], tmp_path: Path) -> None:
+def test_pushed_on_a_pulled_through_b(kubo_pair: tuple[KuboNode, KuboNode], tmp_path: Path) -> None:
     a, b = kubo_pair
     src = big_bundle(tmp_path / "src")
     with IpfsStore(a.api_url, timeout=30) as store_a:
@@ -51,7 +50,7 @@ def test_pushed_on_a_pulled_through_b(kubo_pair: tuple[KuboPeer, KuboPeer], tmp_
 
 
 def test_source_node_stopped_is_not_found_and_writes_nothing(
-    kubo_pair: tuple[KuboPeer, KuboPeer], tmp_path: Path
+    kubo_pair: tuple[KuboNode, KuboNode], tmp_path: Path
 ) -> None:
     """A stopped before the transfer: B finds nobody holding the CID, exit 1 within N s."""
     a, b = kubo_pair
@@ -84,18 +83,18 @@ def test_source_node_stopped_is_not_found_and_writes_nothing(
 
 
 def test_source_node_hung_mid_transfer_is_not_found(
-    kubo_pair: tuple[KuboPeer, KuboPeer], tmp_path: Path
+    kubo_pair: tuple[KuboNode, KuboNode], tmp_path: Path
 ) -> None:
     """B has the first blocks, A freezes: B still answers, so the content is what is missing.
 
     B fetches the first 5 MB alone beforehand, so the pull's transfer stops at a known place
-    once A is stopped with SIGSTOP.
+    once A is frozen (SIGSTOP, or a paused container).
     """
     a, b = kubo_pair
     with IpfsStore(a.api_url, timeout=30) as store_a:
         ref = store_a.push(big_bundle(tmp_path / "src"))
     assert len(b.rpc("cat", arg=ref.cid, length=str(5 * MB)).content) == 5 * MB
-    os.kill(a.pid, signal.SIGSTOP)  # resumed by the fixture's stop()
+    a.pause()  # resumed and stopped by the fixture
     dest = tmp_path / "out" / "dest"
     received: list[int] = []
     started = time.monotonic()

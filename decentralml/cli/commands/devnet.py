@@ -239,8 +239,12 @@ def advance(app: AppContext, blocks: int, jump: bool) -> None:
 
     With --jump, build a single block N heights ahead: the chain's block number leaps by N at
     once, and the heights in between have no block.
+
+    The chain is the devnet this machine runs, or, when --url (DECENTRALML_URL, the config
+    file) names one, the dev chain there: a devnet container, for example.
     """
-    result = network.advance(blocks, jump=jump)
+    url = app.settings.url if "url" in app.settings.sources else None
+    result = network.advance(blocks, jump=jump, url=url)
     payload = {
         "url": result.url,
         "count": result.count,
