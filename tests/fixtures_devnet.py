@@ -66,17 +66,9 @@ def start_devnet(data_dir: Path) -> Devnet:
 
 
 @pytest.fixture(scope="session")
-def devnet(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Devnet]:
-    """A dev chain for the whole session; tests use fresh accounts, not a fresh chain.
-
-    Under the containers backend, the chain in a decentralml/devnet container (it has the
-    `url`, `port`, `data_dir`, `advance` and `height` of `Devnet`; no pid, no state record).
-    """
-    if BACKEND == "containers":
-        yield request.getfixturevalue("container_devnet")
-        return
+def local_devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """The session's dev chain as a local process, whatever the backend: for the tests of the
+    local launcher itself (its state record, its port handling)."""
     reason = devnet_prerequisites_missing()
     if reason is not None:
         pytest.skip(reason)
@@ -85,3 +77,15 @@ def devnet(
         yield chain
     finally:
         network.down(paths=chain.paths)
+
+
+@pytest.fixture(scope="session")
+def devnet(request: pytest.FixtureRequest) -> Devnet:
+    """A dev chain for the whole session; tests use fresh accounts, not a fresh chain.
+
+    Under the containers backend, the chain in a decentralml/devnet container (it has the
+    `url`, `port`, `data_dir`, `advance` and `height` of `Devnet`; no pid, no state record).
+    """
+    name = "container_devnet" if BACKEND == "containers" else "local_devnet"
+    chain: Devnet = request.getfixturevalue(name)
+    return chain

@@ -169,8 +169,9 @@ def test_second_up_says_already_running(own_data_dir: Path) -> None:
     assert "devnet down" in fresh["error"]["hint"]
 
 
-def test_port_in_use_by_the_devnet_is_reported(devnet: Devnet, own_data_dir: Path) -> None:
+def test_port_in_use_by_the_devnet_is_reported(local_devnet: Devnet, own_data_dir: Path) -> None:
     """Another devnet on a port that a running chain holds: exit 1, nothing moved."""
+    devnet = local_devnet
     document, result = devnet_cli("up", "--port", str(devnet.port), "--no-ipfs")
     assert result.exit_code == 1
     assert str(devnet.port) in document["error"]["message"]
@@ -211,8 +212,9 @@ def test_dev_accounts_are_funded(devnet: Devnet) -> None:
     assert free_balance(devnet.url, ferdie) > 0
 
 
-def test_status_is_quick(devnet: Devnet, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_is_quick(local_devnet: Devnet, monkeypatch: pytest.MonkeyPatch) -> None:
     """`status` against the session chain answers within a few seconds."""
+    devnet = local_devnet
     monkeypatch.setenv("DECENTRALML_DATA_DIR", str(devnet.data_dir))
     started = time.monotonic()
     document, result = devnet_cli("status")

@@ -124,3 +124,31 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("up", "down", "status", "advance"):
         assert command in result.output
+
+
+def test_advance_at_a_url_refuses_a_chain_without_dev_blocks(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`advance --url` of a chain that is not a dev chain: exit 1, named, no block asked for."""
+    from decentralml.devnet import network
+
+    asked: list[str] = []
+
+    def fake_rpc(url: str, method: str, params: Any = None, **_: Any) -> Any:
+        asked.append(method)
+        assert url == "ws://node.example:9944"
+        return {"methods": ["chain_getHeader", "author_submitExtrinsic"]}
+
+    monkeypatch.setattr(network, "rpc_call", fake_rpc)
+    result = run("advance", "3", "--url", "ws://node.example:9944", "--json")
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert "ws://node.example:9944" in error["message"] and "dev_newBlock" in error["message"]
+    assert asked == ["rpc_methods"]
+
+
+def test_advance_without_url_uses_the_local_record(data_dir: Path) -> None:
+    """No --url and no devnet record: the local devnet is not running (exit 3)."""
+    result = run("advance", "3", "--json")
+    assert result.exit_code == 3, result.output
+    assert "not running" in json.loads(result.stdout)["error"]["message"]
