@@ -331,10 +331,7 @@ def run_kit(
             if on_step is not None:
                 on_step(command)
             if sandbox is None:
-                code = subprocess.call(
-                    command, cwd=kit.directory, stdin=subprocess.DEVNULL, stdout=stream,
-                    stderr=stream,
-                )  # fmt: skip
+                code = _call(command, kit.directory, stream)
             else:
                 assert docker is not None
                 code = _run_container(sandbox, kit, output, command, docker, stream)
@@ -360,6 +357,49 @@ def run_kit(
     )
 
 
+def _call(
+    argv: list[str],
+    cwd: Path | None,
+    stream: OutputStream,
+    on_interrupt: Callable[[], None] | None = None,
+) -> int:
+    """Run `argv` to its end, its stdout and stderr going to `stream`; its exit status.
+
+    A stream without a file descriptor (a test runner's, a notebook's) gets the output
+    copied line by line. On an interruption `on_interrupt` runs, then the process is killed.
+    """
+    copy = False
+    if stream is not None and not isinstance(stream, int):
+        try:
+            stream.fileno()
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            copy = True
+    target = subprocess.PIPE if copy else stream
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=target,
+        stderr=subprocess.STDOUT if copy else stream,
+        text=copy,
+        errors="replace" if copy else None,
+    )
+    try:
+        if copy:
+            assert process.stdout is not None and stream is not None
+            assert not isinstance(stream, int)
+            for line in process.stdout:
+                stream.write(line)
+                stream.flush()
+        return process.wait()
+    except BaseException:
+        if on_interrupt is not None:
+            on_interrupt()
+        process.kill()
+        process.wait()
+        raise
+
+
 def _run_container(
     sandbox: Sandbox,
     kit: Kit,
@@ -370,10 +410,8 @@ def _run_container(
 ) -> int:
     name = f"decentralml-sandbox-{uuid.uuid4().hex[:12]}"
     argv = sandbox.run_args(kit, output, command, name=name, docker=docker)
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stream, stderr=stream)
-    try:
-        return process.wait()
-    except BaseException:
+
+    def remove() -> None:
         # Interrupted: stop the container too, not only the client attached to it.
         subprocess.run(
             [docker, "rm", "--force", name],
@@ -382,6 +420,5 @@ def _run_container(
             timeout=ENGINE_TIMEOUT,
             check=False,
         )
-        process.kill()
-        process.wait()
-        raise
+
+    return _call(argv, None, stream, remove)
