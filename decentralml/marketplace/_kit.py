@@ -191,6 +191,7 @@ class Sandbox:
             "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges",
             "--pids-limit", str(self.pids_limit),
+            "--no-healthcheck",
         ]  # fmt: skip
         if self.memory is not None:
             args += ["--memory", self.memory, "--memory-swap", self.memory]

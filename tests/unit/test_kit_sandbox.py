@@ -80,6 +80,7 @@ def test_the_docker_run_is_exactly_this(tmp_path: Path, as_user: None) -> None:
         "--cap-drop", "ALL",
         "--security-opt", "no-new-privileges",
         "--pids-limit", "1024",
+        "--no-healthcheck",
         "--mount", f"type=bind,source={task.resolve()},target=/task,readonly",
         "--mount", f"type=bind,source={out.resolve()},target=/result",
         "--env", "HOME=/tmp",
