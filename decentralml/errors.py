@@ -16,6 +16,7 @@ Every error the library raises derives from `DecentralMLError`::
         ChainUnavailable     the chain's RPC endpoint
           OutcomeUnknown     a transaction was sent; whether it lands cannot be told yet
         IpfsUnavailable      the IPFS daemon's RPC API
+        SandboxUnavailable   the Docker engine a sandboxed kit run needs
       DevnetError            the local dev network could not be started or stopped
       ChainError             the chain refused or failed a request
         TransactionRejected  the transaction pool refused a transaction (fees, nonce)
@@ -30,6 +31,8 @@ Every error the library raises derives from `DecentralMLError`::
       MarketplaceError       a marketplace operation cannot go ahead
         UnknownTask          no task has that id
         JournalError         a send-result journal disagrees with the directory or the chain
+      KitError               a task kit cannot be run (no entry point, no sandbox image)
+        KitFailed            an entry point of the kit exited with a non-zero status
       ValidationError        a result cannot be validated or aggregated: defined, with its
                              subclasses, in `decentralml.validation`
 
@@ -145,6 +148,10 @@ class IpfsUnavailable(ServiceUnavailable):
     """The IPFS daemon's RPC API did not answer."""
 
 
+class SandboxUnavailable(ServiceUnavailable):
+    """No Docker engine answers (or no docker client is installed) for a sandboxed kit run."""
+
+
 class DevnetError(DecentralMLError):
     """The local dev network could not be started, stopped or driven."""
 
@@ -249,3 +256,17 @@ class UnknownTask(MarketplaceError):
 
 class JournalError(MarketplaceError):
     """A send-result journal disagrees with the result directory or with the chain."""
+
+
+class KitError(DecentralMLError):
+    """A task kit cannot be run: it has no entry point, or the sandbox image is missing."""
+
+
+class KitFailed(KitError):
+    """An entry point of a task kit exited with a non-zero status."""
+
+    def __init__(self, message: str, *, script: str, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        # The entry point (setup.sh or start_task.sh) and its exit status.
+        self.script = script
+        self.status = status

@@ -101,6 +101,7 @@ class RunTaskDoc(_Doc):
     kit: str
     output: str
     ran: list[str]
+    sandbox: str | None  # the image of a --sandbox run, else null
 
 
 class SendResultDoc(_Doc):

@@ -173,6 +173,8 @@ def _error_document(exc: DecentralMLError) -> dict[str, Any]:
         "name",
         "tx_hash",
         "valid_until",
+        "script",
+        "status",
     ):
         value = getattr(exc, attr, None)
         if value is not None:

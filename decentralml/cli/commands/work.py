@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,19 +20,17 @@ from decentralml.cli._market import (
 )
 from decentralml.cli.context import AppContext, common_options
 from decentralml.errors import MarketplaceError
-from decentralml.marketplace import AssignmentState
+from decentralml.marketplace import (
+    ENTRY_POINTS,
+    AssignmentState,
+    Kit,
+    Sandbox,
+    default_sandbox_image,
+    find_kit,
+    run_kit,
+)
 
-ENTRY_POINTS = ("setup.sh", "start_task.sh")
 _HOLDING = (AssignmentState.ASSIGNED, AssignmentState.COMMITTED)
-
-
-def _find_kit(root: Path) -> Path:
-    """The directory of the kit inside an unpacked bundle: where start_task.sh is (the root,
-    or one level down)."""
-    for candidate in (root, *sorted(p for p in root.iterdir() if p.is_dir())):
-        if any((candidate / name).is_file() for name in ENTRY_POINTS):
-            return candidate
-    return root
 
 
 def _default_dest(task_id: int) -> Path:
@@ -72,7 +69,7 @@ def assign_task(app: AppContext, task_id: int, dest: Path | None) -> None:
         if not (dest.exists() and any(dest.iterdir())):
             market.pull_task_bundle(task_id, dest)
         worker = market.address
-    kit = _find_kit(dest)
+    kit = find_kit(dest)
     entry_points = [str(kit / n) for n in ENTRY_POINTS if (kit / n).is_file()]
     requirements = kit / "requirements.txt"
     commands = [
@@ -122,6 +119,24 @@ def assign_task(app: AppContext, task_id: int, dest: Path | None) -> None:
     default=None,
     help="Where the kit writes its result [default: ./task-ID-result].",
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run the kit in a container of the client image: a non-root user, no network, a "
+    "read-only system, only the task directory (read-only) and OUTPUT mounted.",
+)
+@click.option(
+    "--image",
+    metavar="IMAGE",
+    default=None,
+    help="The sandbox's image [env DECENTRALML_SANDBOX_IMAGE; default decentralml/client:VERSION].",
+)
+@click.option(
+    "--memory",
+    metavar="SIZE",
+    default=None,
+    help="The sandbox's memory limit, as docker's --memory (e.g. 4g) [default: none].",
+)
 @click.argument("kit_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- KIT_ARGS...]")
 @common_options
 def run_task(
@@ -129,43 +144,62 @@ def run_task(
     task_id: int,
     directory: Path | None,
     output: Path | None,
+    sandbox: bool,
+    image: str | None,
+    memory: str | None,
     kit_args: tuple[str, ...],
 ) -> None:
     """Run the task kit: setup.sh, then start_task.sh OUTPUT [KIT_ARGS] (the creator's code).
 
-    Arguments after `--` go to start_task.sh, e.g. `-- --shard 1 --shards 3`.
+    Arguments after `--` go to start_task.sh, e.g. `-- --shard 1 --shards 3`. With
+    --sandbox the kit sees only the task directory (at /task) and OUTPUT (at /result):
+    paths on this machine given as KIT_ARGS do not exist there.
     """
+    if not sandbox and (image is not None or memory is not None):
+        raise click.UsageError("--image and --memory apply to --sandbox runs")
     directory = directory or _default_dest(task_id)
     if not directory.is_dir():
         raise click.UsageError(f"{directory} does not exist: run `decentralml assign-task` first")
     output = (output or Path(f"task-{task_id}-result")).resolve()
-    kit = _find_kit(directory)
-    scripts = [kit / n for n in ENTRY_POINTS if (kit / n).is_file()]
-    if not scripts:
-        raise click.ClickException(f"no setup.sh or start_task.sh in {kit}")
-    app.info(f"Entry points: {', '.join(str(s) for s in scripts)}")
-    if (kit / "requirements.txt").is_file():
-        app.info(f"Requirements: {(kit / 'requirements.txt').read_text().strip()}")
-    app.confirm(f"Run the task creator's code from {kit} on this machine?")
-    output.mkdir(parents=True, exist_ok=True)
-    ran = []
-    for script in scripts:
-        args = ["bash", script.name]
-        if script.name == "start_task.sh":
-            args += [str(output), *kit_args]
-        app.info(f"$ {' '.join(args)}")
-        # The kit's output goes to stderr, so --json keeps stdout for the one document.
-        code = subprocess.call(args, cwd=kit, stdout=sys.stderr, stderr=sys.stderr)
-        if code != 0:
-            raise click.ClickException(f"{script.name} exited with status {code}")
-        ran.append(str(script))
+    kit = Kit.find(directory)
+    box = Sandbox(image=image or default_sandbox_image(), memory=memory) if sandbox else None
+    app.info(f"Entry points: {', '.join(str(s) for s in kit.scripts)}")
+    if kit.requirements is not None:
+        app.info(f"Requirements: {kit.requirements.read_text().strip()}")
+    if box is None:
+        app.confirm(f"Run the task creator's code from {kit.directory} on this machine?")
+    else:
+        uid, gid = box.user()
+        app.confirm(
+            f"Run the task creator's code from {kit.directory} in a sandbox ({box.image} as "
+            f"{uid}:{gid}, no network, read-only system, seeing only {kit.task_dir} read-only "
+            f"and {output} writable)?"
+        )
+
+    # The kit's output goes to stderr, so --json keeps stdout for the one document.
+    run = run_kit(
+        kit,
+        output,
+        kit_args,
+        sandbox=box,
+        stream=sys.stderr,
+        on_step=lambda command: app.info(f"$ {' '.join(command)}"),
+    )
 
     def render(console: Console) -> None:
-        console.print(f"Result ready in {output}", highlight=False)
-        console.print(f"Send it with: decentralml send-result {task_id} {output}", highlight=False)
+        where = f" (sandbox: {run.sandbox})" if run.sandbox else ""
+        console.print(f"Result ready in {run.output}{where}", highlight=False)
+        console.print(
+            f"Send it with: decentralml send-result {task_id} {run.output}", highlight=False
+        )
 
     doc = RunTaskDoc(
-        schema="decentralml.run-task/v1", task_id=task_id, kit=str(kit), output=str(output), ran=ran
+        schema="decentralml.run-task/v1",
+        task_id=task_id,
+        kit=str(kit.directory),
+        output=str(run.output),
+        ran=[str(s) for s in run.ran],
+        sandbox=run.sandbox,
     )
     emit(app, "run-task", doc, render)
 
