@@ -269,9 +269,9 @@ def run(endpoints: Endpoints, work: Path | None = None) -> dict[str, Any]:
             names.get(r["worker"], r["worker"]), accuracy, change, decision,
             "yes" if r["federated"] else "no",
         )  # fmt: skip
-        uri = names.get(r["worker"])
-        if uri in results:
-            results[uri].update(
+        role = names.get(r["worker"])
+        if role is not None and role in results:
+            results[role].update(
                 decision=r["decision"], reason=r["reason"], federated=r["federated"]
             )
     console.print(decisions)
