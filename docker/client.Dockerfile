@@ -1,6 +1,7 @@
-# The client: the decentralml package with the tensorflow extra, and the example kits and
-# policies of assets/ in /opt/decentralml/assets. The entrypoint is the `decentralml` CLI; point
-# it at a chain and a Kubo API with --url/--ipfs-api or DECENTRALML_URL/DECENTRALML_IPFS_API.
+# The client: the decentralml package with the tensorflow extra, the example kits and
+# policies of assets/ in /opt/decentralml/assets, and the demo flow (scripts/demo_flow.py) in
+# /opt/decentralml/scripts. The entrypoint is the `decentralml` CLI; point it at a chain and a
+# Kubo API with --url/--ipfs-api or DECENTRALML_URL/DECENTRALML_IPFS_API.
 #
 #   docker build -f docker/client.Dockerfile -t decentralml/client .          (with internet)
 #   docker build -f docker/client.Dockerfile --build-arg BASE=decentralml/base:bookworm ...
@@ -57,6 +58,8 @@ RUN pip install -q --no-deps --no-build-isolation /src \
     && rm -rf /src \
     && decentralml --version
 COPY assets/ /opt/decentralml/assets/
+# The demo flow (docker/compose.yml runs it): `python /opt/decentralml/scripts/demo_flow.py`.
+COPY scripts/demo_flow.py /opt/decentralml/scripts/demo_flow.py
 # Build arguments used only here, after the layers, so that a new revision reuses them.
 ARG BASE
 ARG VERSION=unknown

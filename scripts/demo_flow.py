@@ -17,16 +17,39 @@ as its user would run it (with `--json`, read back for the next step):
    weights are federated (FedAvg) into a new model, which is published on-chain;
 4. `pull-model` fetches the published model back, verified; `account balance` for the final
    table of each account's balance change and the fees it paid.
+
+Options (all optional; without them the commands use the local devnet and its IPFS daemon):
+
+  --url URL               the chain every command uses (e.g. ws://devnet:9944)
+  --ipfs-api [ROLE=]URL   the Kubo API a role's commands use (roles: alice, bob, charlie,
+                          dave, eve); a bare URL is every role's. Repeatable. With more
+                          than one node, the demo also records which nodes hold the task
+                          bundle, each result and the model (their root block, asked with
+                          `block/stat` offline) before and after they are pulled
+  --work DIR              where the kits and results are written (default: a new temporary
+                          directory)
+  --summary-json          print a last line with a JSON summary of the run
+                          ("schema": "decentralml.demo.summary/v1"): balances before and
+                          after, fees, decisions, the nodes that held each piece and the
+                          seconds the run took
+
+docker/compose.yml runs it across one Kubo node per role (see docs/docker.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +60,48 @@ ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).with_name("decentralml")
 WORKERS = ("//Bob", "//Charlie", "//Dave")
 DISHONEST = "//Eve"
+ROLES = ("//Alice", *WORKERS, DISHONEST)
+SUMMARY_SCHEMA = "decentralml.demo.summary/v1"
 console = Console()
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The chain and the Kubo API each role's commands use; None: the CLI's default."""
+
+    url: str | None = None
+    ipfs: dict[str, str] = field(default_factory=dict)
+
+    def options(self, uri: str) -> list[str]:
+        """The --url and --ipfs-api options of `uri`'s commands."""
+        options = ["--url", self.url] if self.url else []
+        if uri in self.ipfs:
+            options += ["--ipfs-api", self.ipfs[uri]]
+        return options
+
+    @property
+    def several_nodes(self) -> bool:
+        return len(set(self.ipfs.values())) > 1
+
+
+def held_by(endpoints: Endpoints, cid: str) -> list[str]:
+    """The roles whose Kubo node holds `cid`'s root block now, asked offline (no fetching)."""
+    holders = []
+    for uri, api in endpoints.ipfs.items():
+        query = urllib.parse.urlencode({"arg": cid, "offline": "true"})
+        request = urllib.request.Request(f"{api}/api/v0/block/stat?{query}", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            if exc.code == 500 and "not found" in detail:
+                continue
+            raise CommandFailed(f"asking {api} for {cid} failed: {detail.strip()}") from exc
+        except OSError as exc:
+            raise CommandFailed(f"cannot ask {api} for {cid}: {exc}") from exc
+        holders.append(uri)
+    return holders
 
 
 # The commands run as from an activated virtual environment: the kits' setup.sh then finds
@@ -53,13 +117,17 @@ class CommandFailed(Exception):
     """A `decentralml` command exited non-zero; its error document says why."""
 
 
-def decentralml(*args: str, cwd: Path | None = None) -> dict[str, Any]:
-    """Run one `decentralml` command with --json and --yes; its JSON document."""
-    command = [str(CLI), *args[:1], "--json", "--yes", *args[1:]]
-    if args[0] in ("account", "devnet"):  # groups: the options go after the subcommand
-        command = [str(CLI), *args[:2], "--json", "--yes", *args[2:]]
-    console.print(f"  [dim]$ decentralml {shlex.join(args)}[/]")
-    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=ENV)
+def decentralml(*args: str, options: list[str] | None = None) -> dict[str, Any]:
+    """Run one `decentralml` command with --json and --yes; its JSON document.
+
+    `options` (--url, --ipfs-api) go after the command's own arguments, before any `--`.
+    """
+    words = 2 if args[0] in ("account", "devnet") else 1  # groups: options after the subcommand
+    end = args.index("--") if "--" in args else len(args)
+    shown = [*args[:end], *(options or []), *args[end:]]
+    command = [str(CLI), *shown[:words], "--json", "--yes", *shown[words:]]
+    console.print(f"  [dim]$ decentralml {shlex.join(shown)}[/]", soft_wrap=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=ENV)
     if done.returncode != 0:
         try:
             error = json.loads(done.stdout)["error"]
@@ -98,15 +166,31 @@ def random_weights(task_dir: Path, dest: Path) -> None:
     (dest / "result.json").write_text(json.dumps({"sample_count": 5000}) + "\n")
 
 
-def run() -> None:
-    accounts = ("//Alice", *WORKERS, DISHONEST)
-    balances = {uri: decentralml("account", "balance", "--account", uri) for uri in accounts}
-    token = balances["//Alice"]["token"]
-    fees = dict.fromkeys(accounts, 0)
-    status = decentralml("devnet", "status")
-    console.print(f"chain {status['chain']} at {status['url']}, block {status['height']}")
+def run(endpoints: Endpoints, work: Path | None = None) -> dict[str, Any]:
+    """The demo; returns its summary (see --summary-json)."""
+    started = time.monotonic()
 
-    work = Path(tempfile.mkdtemp(prefix="decentralml-demo-"))
+    def cli(*args: str, uri: str = "//Alice") -> dict[str, Any]:
+        return decentralml(*args, options=endpoints.options(uri))
+
+    def holders(cid: str) -> list[str] | None:
+        return held_by(endpoints, cid) if endpoints.several_nodes else None
+
+    balances = {uri: cli("account", "balance", "--account", uri, uri=uri) for uri in ROLES}
+    token = balances["//Alice"]["token"]
+    fees = dict.fromkeys(ROLES, 0)
+    if endpoints.url is None:
+        status = decentralml("devnet", "status")
+        console.print(f"chain {status['chain']} at {status['url']}, block {status['height']}")
+    else:
+        block = balances["//Alice"]["block"]["number"]
+        console.print(f"chain at {balances['//Alice']['url']}, block {block}")
+    for uri, api in endpoints.ipfs.items():
+        console.print(f"  {uri[2:]}'s IPFS node: {api}")
+
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix="decentralml-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
     console.print("0. Alice trains the initial model and writes the task bundle (creator kit)")
     env = {**os.environ, "PYTHON": sys.executable, "TF_CPP_MIN_LOG_LEVEL": "3"}
     creator_kit = ROOT / "assets" / "model_creator" / "start_task.sh"
@@ -114,7 +198,7 @@ def run() -> None:
     bundle = work / "creator" / "bundles" / "ModelContribution"
 
     console.print("1. Alice posts the task, decided by her own rule (CustomAccept)")
-    created = decentralml(
+    created = cli(
         "create-task", "--kind", "model-contribution", "--assets", str(bundle),
         "--reward", "2", "--slots", "4", "--deadline", "600", "--review-period", "100",
         "--work-period", "100", "--policy", "custom", "--title", "digits 8x8",
@@ -123,36 +207,51 @@ def run() -> None:
     task_id = str(created["task_id"])
     fees["//Alice"] += fees_of(created)
     task = created["task"]
+    bundle_cid = task["bundle"]["cid"]
     console.print(
         f"   task {task_id}: {tokens(task['escrow'], token)} held in escrow, "
-        f"{tokens(task['deposit'], token)} storage deposit"
+        f"{tokens(task['deposit'], token)} storage deposit; bundle {bundle_cid}"
     )
+    bundle_nodes = {"before_assign": holders(bundle_cid)}
 
+    results: dict[str, dict[str, Any]] = {}
     for step, uri in enumerate((*WORKERS, DISHONEST)):
         name = uri[2:]
         honest = uri != DISHONEST
         what = f"trains on shard {step}" if honest else "sends random weights instead"
         console.print(f"2.{step + 1} {name} takes a slot, {what}")
-        listed = decentralml("list-tasks", "--open", "--account", uri)
+        listed = cli("list-tasks", "--open", "--account", uri, uri=uri)
         assert int(task_id) in [t["task_id"] for t in listed["tasks"]]
         task_dir = work / f"task-{name}"
-        assigned = decentralml("assign-task", task_id, "--dest", str(task_dir), "--account", uri)
+        assigned = cli("assign-task", task_id, "--dest", str(task_dir), "--account", uri, uri=uri)
         fees[uri] += fees_of(assigned)
         output = work / f"result-{name}"
         if honest:
-            decentralml(
+            cli(
                 "run-task", task_id, "--dir", str(task_dir), "--output", str(output),
                 "--account", uri, "--", "--shard", str(step), "--shards", str(len(WORKERS)),
+                uri=uri,
             )  # fmt: skip
         else:
             random_weights(task_dir, output)
-        sent = decentralml("send-result", task_id, str(output), "--account", uri)
+        sent = cli("send-result", task_id, str(output), "--account", uri, uri=uri)
         fees[uri] += fees_of(sent)
-        console.print(f"    sent result {sent['outcome']['result']['cid']}")
+        cid = sent["outcome"]["result"]["cid"]
+        results[uri] = {"cid": cid}
+        console.print(f"    sent result {cid}")
+    bundle_nodes["after_assign"] = holders(bundle_cid)
+    for result in results.values():
+        result["held_before_validation"] = holders(result["cid"])
+    if endpoints.several_nodes:
+        console.print("   the nodes that hold each result (its root block) now:")
+        for uri, result in results.items():
+            console.print(
+                f"     {uri[2:]}: {', '.join(r[2:] for r in result['held_before_validation'])}"
+            )
 
     console.print("3. Alice validates the results with her rule, federates and publishes")
     rule = ROOT / "assets" / "validators" / "accuracy_floor.py"
-    report = decentralml(
+    report = cli(
         "validate-results", task_id, "--workspace", str(ROOT / "assets" / "model_creator"),
         "--policy-fn", f"{rule}:policy", "--out", str(work / "validation"),
         "--account", "//Alice",
@@ -170,29 +269,49 @@ def run() -> None:
             names.get(r["worker"], r["worker"]), accuracy, change, decision,
             "yes" if r["federated"] else "no",
         )  # fmt: skip
+        role = names.get(r["worker"])
+        if role is not None and role in results:
+            results[role].update(
+                decision=r["decision"], reason=r["reason"], federated=r["federated"]
+            )
     console.print(decisions)
     console.print(
         f"   current model: holdout accuracy {report['baseline']['accuracy']:.3f}; "
         f"federated model ({report['aggregator']}): {report['federated']['accuracy']:.3f}"
     )
     console.print(f"   published {report['model']['cid']}; plot: {report['plot']}")
+    for result in results.values():
+        result["held_after_validation"] = holders(result["cid"])
+    model_cid = report["model"]["cid"]
+    model_nodes = {"before_pull": holders(model_cid)}
 
-    console.print("4. Anyone pulls the published model, verified against the chain")
-    pulled = decentralml("pull-model", task_id, str(work / "model"))
+    console.print("4. Bob pulls the published model (anyone can), verified against the chain")
+    pulled = cli("pull-model", task_id, str(work / "model"), uri="//Bob")
     console.print(f"   {', '.join(pulled['files'])} in {pulled['dest']}")
+    model_nodes["after_pull"] = holders(model_cid)
 
-    shown = decentralml("show-task", task_id)["task"]
+    shown = cli("show-task", task_id)["task"]
     table = Table(title=f"Task {task_id} is {shown['status']}: {shown['paid']} results paid")
     for column in ("account", "free balance change", "fees paid", "held now"):
         table.add_column(column)
-    for uri in accounts:
-        now = decentralml("account", "balance", "--account", uri)
+    accounts: dict[str, dict[str, Any]] = {}
+    for uri in ROLES:
+        now = cli("account", "balance", "--account", uri, uri=uri)
         table.add_row(
             uri,
             tokens(now["free"] - balances[uri]["free"], token),
             tokens(fees[uri], token),
             tokens(now["reserved"], token),
         )
+        accounts[uri] = {
+            "address": now["address"],
+            "free_before": balances[uri]["free"],
+            "free_after": now["free"],
+            "reserved_before": balances[uri]["reserved"],
+            "reserved_after": now["reserved"],
+            "fees": fees[uri],
+            "ipfs_api": endpoints.ipfs.get(uri),
+        }
     console.print(table)
     freed = shown["slots"] - shown["paid"]
     console.print(
@@ -200,17 +319,83 @@ def run() -> None:
         "left open (Eve's rejection freed hers); `decentralml close-task` after the deadline "
         "returns it."
     )
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "url": balances["//Alice"]["url"],
+        "token": token,
+        "task": {
+            "task_id": int(task_id),
+            "status": shown["status"],
+            "reward": shown["reward"],
+            "slots": shown["slots"],
+            "paid": shown["paid"],
+            "escrow": shown["escrow"],
+            "deposit": shown["deposit"],
+        },
+        "accounts": accounts,
+        "results": results,
+        "bundle": {"cid": bundle_cid, "held": bundle_nodes},
+        "model": {"cid": model_cid, "held": model_nodes, "files": pulled["files"]},
+        "federated_accuracy": report["federated"]["accuracy"],
+        "baseline_accuracy": report["baseline"]["accuracy"],
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
-def main() -> int:
+def role_uri(name: str) -> str:
+    uri = f"//{name.strip().removeprefix('//').capitalize()}"
+    if uri not in ROLES:
+        raise argparse.ArgumentTypeError(
+            f"unknown role {name!r} (one of {', '.join(r[2:].lower() for r in ROLES)})"
+        )
+    return uri
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="The marketplace flow (Alice creates and validates; Bob, Charlie and Dave "
+        "train; Eve cheats) through the decentralml CLI."
+    )
+    parser.add_argument("--url", metavar="URL", help="the chain every command uses")
+    parser.add_argument(
+        "--ipfs-api", metavar="[ROLE=]URL", action="append", default=[],
+        help="the Kubo API of ROLE's commands (alice, bob, charlie, dave, eve), or of every "
+        "role without ROLE=; repeatable",
+    )  # fmt: skip
+    parser.add_argument("--work", metavar="DIR", type=Path, help="where files are written")
+    parser.add_argument(
+        "--summary-json", action="store_true", help="print a JSON summary as the last line"
+    )
+    return parser.parse_args(argv)
+
+
+def endpoints_of(args: argparse.Namespace) -> Endpoints:
+    ipfs: dict[str, str] = {}
+    for value in args.ipfs_api:
+        role, sep, api = value.partition("=")
+        if sep and not role.startswith(("http:", "https:", "/")):
+            try:
+                ipfs[role_uri(role)] = api.rstrip("/")
+            except argparse.ArgumentTypeError as exc:
+                raise SystemExit(f"--ipfs-api {value}: {exc}") from None
+        else:
+            ipfs.update(dict.fromkeys(ROLES, value.rstrip("/")))
+    return Endpoints(url=args.url, ipfs=ipfs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    endpoints = endpoints_of(args)
     try:
-        run()
+        summary = run(endpoints, args.work)
     except subprocess.CalledProcessError as exc:
         console.print(f"[bold red]Error:[/] a kit failed ({exc.cmd[0]}, exit {exc.returncode})")
         return 1
     except CommandFailed as exc:
         console.print(f"[bold red]Error:[/] {exc}")
         return 1
+    if args.summary_json:
+        print(json.dumps(summary, separators=(",", ":")), flush=True)
     return 0
 
 
