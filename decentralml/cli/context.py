@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -295,3 +297,24 @@ def common_options(func: F) -> F:
             raise MappedError(exc, as_json=settings.json) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM unwind like Ctrl-C (a KeyboardInterrupt), so `finally` blocks run.
+
+    Python's default for SIGTERM is to die on the spot, skipping every `finally`: temporary
+    files would stay, and a sandboxed kit's container would run on.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

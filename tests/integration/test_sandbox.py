@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -245,6 +246,42 @@ def test_a_failing_kit_is_named_and_an_unknown_image_is_user_fixable(
     assert missing.returncode == 1
     error = json.loads(missing.stdout)["error"]
     assert error["type"] == "KitError" and "scripts/build-images client" in error["hint"]
+    assert sandbox_containers(docker_engine) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_run_stops_its_container(
+    docker_engine: Any, project_images: ProjectImages, tmp_path: Path, signum: int
+) -> None:
+    """The CLI stopped mid-run (SIGTERM from a supervisor, or Ctrl-C): the kit's container goes
+    with it, instead of running the creator's code on until it ends."""
+    task = tmp_path / "task"
+    task.mkdir()
+    (task / "start_task.sh").write_text('echo started > "$1/started"; exec sleep 600\n')
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECENTRALML_")}
+    args = ["run-task", "0", "--dir", str(task), "--output", str(out), "--sandbox"]
+    process = subprocess.Popen(
+        [CLI, *args, "--image", project_images.client, "--json", "--yes"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ((out / "started").exists() and sandbox_containers(docker_engine)):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the kit did not start within 120 s"
+            time.sleep(0.2)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 1, (stdout, stderr)
+    assert "Traceback" not in stderr
     assert sandbox_containers(docker_engine) == []
 
 

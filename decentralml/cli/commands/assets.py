@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +11,13 @@ from typing import Any
 import click
 from rich.console import Console
 
-from decentralml.cli.context import AppContext, MappedError, common_options, key_value_table
+from decentralml.cli.context import (
+    AppContext,
+    MappedError,
+    common_options,
+    key_value_table,
+    sigterm_as_interrupt,
+)
 from decentralml.errors import StorageError
 from decentralml.storage import GIB, IpfsStore, Limits
 
@@ -73,28 +77,15 @@ _timeout_option = click.option(
 
 @contextmanager
 def _interruptible(app: AppContext, message: str) -> Iterator[None]:
-    """Let SIGTERM unwind like Ctrl-C, so temporary files are removed either way.
-
-    Python's default for SIGTERM is to die on the spot, skipping every `finally`.
-    """
-    previous = None
-    in_main = threading.current_thread() is threading.main_thread()
-
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if in_main:
-        previous = signal.signal(signal.SIGTERM, on_term)
+    """Ctrl-C or SIGTERM: temporary files are removed either way, and one error is shown."""
     try:
-        yield
+        with sigterm_as_interrupt():
+            yield
     except KeyboardInterrupt:
         raise MappedError(
             StorageError(message),
             as_json=app.json,
         ) from None
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
 
 
 _max_size_option = click.option(

@@ -18,7 +18,7 @@ from decentralml.cli._market import (
     outcome_text,
     print_receipt,
 )
-from decentralml.cli.context import AppContext, common_options
+from decentralml.cli.context import AppContext, common_options, sigterm_as_interrupt
 from decentralml.errors import MarketplaceError
 from decentralml.marketplace import (
     ENTRY_POINTS,
@@ -176,15 +176,17 @@ def run_task(
             f"and {output} writable)?"
         )
 
-    # The kit's output goes to stderr, so --json keeps stdout for the one document.
-    run = run_kit(
-        kit,
-        output,
-        kit_args,
-        sandbox=box,
-        stream=sys.stderr,
-        on_step=lambda command: app.info(f"$ {' '.join(command)}"),
-    )
+    # The kit's output goes to stderr, so --json keeps stdout for the one document. SIGTERM
+    # unwinds like Ctrl-C, so that the kit (or its container) is stopped with this process.
+    with sigterm_as_interrupt():
+        run = run_kit(
+            kit,
+            output,
+            kit_args,
+            sandbox=box,
+            stream=sys.stderr,
+            on_step=lambda command: app.info(f"$ {' '.join(command)}"),
+        )
 
     def render(console: Console) -> None:
         where = f" (sandbox: {run.sandbox})" if run.sandbox else ""
