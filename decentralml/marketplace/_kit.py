@@ -16,6 +16,7 @@ dropped, seeing only the task directory (read-only, at `/task`) and the result d
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -211,30 +212,10 @@ class Sandbox:
     def check(self) -> str:
         """Check that an engine answers and the image is there; returns the client."""
         docker = self.client()
-        try:
-            version = subprocess.run(
-                [docker, "version", "--format", "{{.Server.Version}}"],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=ENGINE_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
+        version = _docker(docker, "version", "--format", "{{.Server.Version}}")
         if version.returncode != 0 or not version.stdout.strip():
             raise _unavailable(_last_line(version.stderr))
-        try:
-            image = subprocess.run(
-                [docker, "image", "inspect", "--format", "{{.Id}}", self.image],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=ENGINE_TIMEOUT,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
+        image = _docker(docker, "image", "inspect", "--format", "{{.Id}}", self.image)
         if image.returncode != 0:
             raise KitError(
                 f"the sandbox image {self.image} is missing",
@@ -242,6 +223,21 @@ class Sandbox:
                 f"--image or {SANDBOX_IMAGE_ENV}",
             )
         return docker
+
+
+def _docker(docker: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a short docker client command; `SandboxUnavailable` when it cannot run or hangs."""
+    try:
+        return subprocess.run(
+            [docker, *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=ENGINE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _unavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _engine_address() -> str:
@@ -414,12 +410,7 @@ def _run_container(
 
     def remove() -> None:
         # Interrupted: stop the container too, not only the client attached to it.
-        subprocess.run(
-            [docker, "rm", "--force", name],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=ENGINE_TIMEOUT,
-            check=False,
-        )
+        with contextlib.suppress(SandboxUnavailable):
+            _docker(docker, "rm", "--force", name)
 
     return _call(argv, None, stream, remove)
