@@ -2,12 +2,15 @@
 //
 //   node build-chain-spec.mjs --wasm runtime.wasm [--code code.wasm] --out spec.json \
 //       --id decentralml_dev --name "decentralml Development" --preset development \
-//       --properties '{"ss58Format":42,"tokenDecimals":12,"tokenSymbol":"DML"}'
+//       --properties '{"ss58Format":42,"tokenDecimals":12,"tokenSymbol":"DML"}' \
+//       [--para-id 1000 --relay-chain dev]
 //
 // Runs the runtime's GenesisBuilder API in Chopsticks' wasm executor: the default config
 // (`get_preset(None)`) deep-merged with the named preset, then `build_state`; the storage it
 // writes, plus `:code`, is the genesis state. `--wasm` is what the genesis calls run on;
 // `--code` (default: the same file) is what goes into `:code`, e.g. its compressed form.
+// `--para-id` and `--relay-chain` add the two fields a parachain node (polkadot-omni-node)
+// needs in the spec; the para id must be the one the genesis preset gives ParachainInfo.
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -119,6 +122,8 @@ async function main() {
       name: { type: 'string' },
       preset: { type: 'string', default: 'development' },
       properties: { type: 'string', default: '{}' },
+      'para-id': { type: 'string' },
+      'relay-chain': { type: 'string' },
     },
   })
   for (const required of ['wasm', 'out', 'id', 'name']) {
@@ -157,6 +162,14 @@ async function main() {
     properties: JSON.parse(values.properties),
     codeSubstitutes: {},
     genesis: { raw: { top: sorted, childrenDefault: {} } },
+  }
+  if (values['para-id'] !== undefined || values['relay-chain'] !== undefined) {
+    const paraId = Number(values['para-id'])
+    if (!Number.isInteger(paraId) || paraId < 0 || !values['relay-chain']) {
+      fail('--para-id (an integer) and --relay-chain go together')
+    }
+    spec.relay_chain = values['relay-chain']
+    spec.para_id = paraId
   }
   writeFileSync(values.out, JSON.stringify(spec, null, 2) + '\n')
   process.stderr.write(

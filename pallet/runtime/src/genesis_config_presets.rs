@@ -1,8 +1,9 @@
-//! Genesis presets: `development` (and the default) funds the dev accounts and makes //Alice sudo.
+//! Genesis presets: `development` (and the default) funds the dev accounts, makes //Alice sudo
+//! and the only collator, and sets the dev parachain id.
 
 use crate::{
-	currency::UNIT, frame::runtime::prelude::*, interface::Balance, BalancesConfig,
-	RuntimeGenesisConfig, SudoConfig,
+	currency::UNIT, frame::runtime::prelude::*, interface::Balance, AuraConfig, AuraId,
+	BalancesConfig, ParachainInfoConfig, RuntimeGenesisConfig, SudoConfig, DEV_PARA_ID,
 };
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{polkadot_sdk_frame::deps::sp_genesis_builder, *};
@@ -11,7 +12,8 @@ use serde_json::Value;
 /// What each dev account starts with: a million tokens.
 pub const DEV_ENDOWMENT: Balance = 1_000_000 * UNIT;
 
-/// The development preset: //Alice .. //Ferdie (and //One, //Two) funded, //Alice sudo.
+/// The development preset: //Alice .. //Ferdie (and //One, //Two) funded, //Alice sudo and the
+/// only Aura collator, parachain id [`DEV_PARA_ID`].
 pub fn development_config_genesis() -> Value {
 	frame_support::build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
@@ -20,6 +22,8 @@ pub fn development_config_genesis() -> Value {
 				.collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(Sr25519Keyring::Alice.to_account_id()) },
+		parachain_info: ParachainInfoConfig { parachain_id: DEV_PARA_ID.into() },
+		aura: AuraConfig { authorities: vec![AuraId::from(Sr25519Keyring::Alice.public())] },
 	})
 }
 

@@ -1,8 +1,11 @@
 //! The decentralml development runtime: System, Timestamp, Balances, TransactionPayment, Sudo,
-//! Utility and the marketplace pallet.
+//! Utility and the marketplace pallet, on a parachain base (ParachainSystem, ParachainInfo, Aura
+//! and AuraExt) so that the same wasm runs on Chopsticks, on `polkadot-omni-node` as a dev node,
+//! and as a parachain of a relay chain.
 //!
 //! Built to wasm by `scripts/build-runtime` and run on a dev chain; its `development` genesis
-//! preset funds the well-known dev accounts //Alice .. //Ferdie.
+//! preset funds the well-known dev accounts //Alice .. //Ferdie, makes //Alice the only Aura
+//! collator and sets the parachain id [`DEV_PARA_ID`].
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -11,6 +14,7 @@ extern crate alloc;
 pub mod genesis_config_presets;
 
 use alloc::vec::Vec;
+use cumulus_primitives_core::{ParaId, RelayProofRequest};
 use pallet_transaction_payment::{FeeDetails, RuntimeDispatchInfo};
 use polkadot_sdk::{
 	polkadot_sdk_frame::{
@@ -41,6 +45,31 @@ pub mod currency {
 /// `Decentralml::ExpectedBlockTime` to turn durations into block numbers.
 pub const MILLISECS_PER_BLOCK: u64 = 6_000;
 
+/// The Aura slot: one block per slot. It cannot change once the chain has started.
+pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+
+/// The parachain id of the development chain (in its genesis and its chain spec). A real
+/// deployment sets the id its relay chain registered (docs/operations.md).
+pub const DEV_PARA_ID: u32 = 1000;
+
+/// The Aura authority id: collators sign blocks with sr25519 keys.
+pub type AuraId = sp_consensus_aura::sr25519::AuthorityId;
+
+/// The relay chain's slot, in milliseconds.
+const RELAY_CHAIN_SLOT_DURATION_MILLIS: u32 = 6_000;
+/// Parachain blocks per relay chain slot.
+const BLOCK_PROCESSING_VELOCITY: u32 = 1;
+/// Blocks that may be built before the relay chain has included their parents (async backing).
+const UNINCLUDED_SEGMENT_CAPACITY: u32 = 3;
+
+/// How many parachain blocks may be authored, and on which relay parents.
+type ConsensusHook = cumulus_pallet_aura_ext::FixedVelocityConsensusHook<
+	Runtime,
+	RELAY_CHAIN_SLOT_DURATION_MILLIS,
+	BLOCK_PROCESSING_VELOCITY,
+	UNINCLUDED_SEGMENT_CAPACITY,
+>;
+
 /// SS58 address prefix: the generic Substrate prefix.
 pub const SS58_PREFIX: u16 = 42;
 
@@ -50,7 +79,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
 	impl_name: alloc::borrow::Cow::Borrowed("decentralml-dev"),
 	authoring_version: 1,
-	spec_version: 3,
+	spec_version: 4,
 	impl_version: 1,
 	apis: RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -92,9 +121,18 @@ mod runtime {
 	#[runtime::pallet_index(0)]
 	pub type System = frame_system::Pallet<Runtime>;
 
-	/// On-chain time (the dev chain builds the timestamp inherent from it).
+	/// The parachain's view of the relay chain: its validation data inherent, runtime upgrades
+	/// with the relay chain's go-ahead. Declared before Timestamp, as its inherent comes first.
+	#[runtime::pallet_index(6)]
+	pub type ParachainSystem = cumulus_pallet_parachain_system::Pallet<Runtime>;
+
+	/// On-chain time (the block author sets it from the slot).
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp::Pallet<Runtime>;
+
+	/// The parachain id, from genesis.
+	#[runtime::pallet_index(7)]
+	pub type ParachainInfo = staging_parachain_info::Pallet<Runtime>;
 
 	/// Balances of the native token, with holds for escrow.
 	#[runtime::pallet_index(2)]
@@ -112,6 +150,15 @@ mod runtime {
 	#[runtime::pallet_index(5)]
 	pub type Utility = pallet_utility::Pallet<Runtime>;
 
+	/// Block authorship by slot: the collators are the Aura authorities from genesis.
+	#[runtime::pallet_index(8)]
+	pub type Aura = pallet_aura::Pallet<Runtime>;
+
+	/// Aura for parachains: at most [`BLOCK_PROCESSING_VELOCITY`] blocks per relay slot, and
+	/// the authority set a block is checked against in `validate_block`.
+	#[runtime::pallet_index(9)]
+	pub type AuraExt = cumulus_pallet_aura_ext::Pallet<Runtime>;
+
 	/// The marketplace.
 	#[runtime::pallet_index(10)]
 	pub type Decentralml = pallet_decentralml::Pallet<Runtime>;
@@ -120,6 +167,18 @@ mod runtime {
 parameter_types! {
 	pub const Version: RuntimeVersion = VERSION;
 	pub const SS58Prefix: u16 = SS58_PREFIX;
+	/// Two seconds of execution per block, as a relay chain validates a parachain block, and
+	/// at most the relay chain's proof-of-validity size; three quarters for normal calls.
+	pub RuntimeBlockWeights: frame_system::limits::BlockWeights =
+		frame_system::limits::BlockWeights::with_sensible_defaults(
+			Weight::from_parts(
+				weights::constants::WEIGHT_REF_TIME_PER_SECOND.saturating_mul(2),
+				cumulus_primitives_core::relay_chain::MAX_POV_SIZE as u64,
+			),
+			Perbill::from_percent(75),
+		);
+	/// No XCM yet: nothing is reserved for downward or lateral messages.
+	pub const ReservedMessageWeight: Weight = Weight::zero();
 }
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
@@ -127,6 +186,9 @@ impl frame_system::Config for Runtime {
 	type Block = Block;
 	type Version = Version;
 	type SS58Prefix = SS58Prefix;
+	type BlockWeights = RuntimeBlockWeights;
+	// A new runtime takes effect only once the relay chain allows it.
+	type OnSetCode = cumulus_pallet_parachain_system::ParachainSetCode<Self>;
 	// Charge storage access as the reference database does, so weights include it.
 	type DbWeight = weights::constants::RocksDbWeight;
 	type AccountData = pallet_balances::AccountData<interface::Balance>;
@@ -134,8 +196,43 @@ impl frame_system::Config for Runtime {
 
 #[derive_impl(pallet_timestamp::config_preludes::TestDefaultConfig)]
 impl pallet_timestamp::Config for Runtime {
-	type MinimumPeriod = ConstU64<{ MILLISECS_PER_BLOCK / 2 }>;
+	// Aura checks each block's time against its slot, which already spaces blocks.
+	type MinimumPeriod = ConstU64<0>;
+	type OnTimestampSet = Aura;
 }
+
+impl cumulus_pallet_parachain_system::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type OnSystemEvent = ();
+	type SelfParaId = staging_parachain_info::Pallet<Runtime>;
+	// No XCM: no outbound queue, and messages from the relay chain or other parachains are
+	// dropped. Wiring pallet-message-queue and the XCMP queue here is how XCM would be added.
+	type OutboundXcmpMessageSource = ();
+	type DmpQueue = ();
+	type ReservedDmpWeight = ReservedMessageWeight;
+	type XcmpMessageHandler = ();
+	type ReservedXcmpWeight = ReservedMessageWeight;
+	type CheckAssociatedRelayNumber =
+		cumulus_pallet_parachain_system::RelayNumberMonotonicallyIncreases;
+	type WeightInfo = ();
+	type ConsensusHook = ConsensusHook;
+	type RelayParentOffset = ConstU32<0>;
+	type SchedulingSignatureVerifier = ();
+}
+
+impl staging_parachain_info::Config for Runtime {}
+
+impl pallet_aura::Config for Runtime {
+	type AuthorityId = AuraId;
+	type DisabledValidators = ();
+	type MaxAuthorities = ConstU32<32>;
+	// Async backing: several blocks may share a parachain slot; AuraExt's consensus hook
+	// bounds them per relay slot.
+	type AllowMultipleBlocksPerSlot = ConstBool<true>;
+	type SlotDuration = ConstU64<SLOT_DURATION>;
+}
+
+impl cumulus_pallet_aura_ext::Config for Runtime {}
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Runtime {
@@ -207,6 +304,12 @@ type RuntimeExecutive = Executive<
 	Migrations,
 >;
 
+// The entry point relay chain validators call to check a block of this parachain.
+cumulus_pallet_parachain_system::register_validate_block! {
+	Runtime = Runtime,
+	BlockExecutor = cumulus_pallet_aura_ext::BlockExecutor::<Runtime, RuntimeExecutive>,
+}
+
 impl_runtime_apis! {
 	impl apis::Core<Block> for Runtime {
 		fn version() -> RuntimeVersion {
@@ -270,6 +373,60 @@ impl_runtime_apis! {
 	impl apis::OffchainWorkerApi<Block> for Runtime {
 		fn offchain_worker(header: &HeaderFor<Runtime>) {
 			RuntimeExecutive::offchain_worker(header)
+		}
+	}
+
+	impl sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
+		fn slot_duration() -> sp_consensus_aura::SlotDuration {
+			sp_consensus_aura::SlotDuration::from_millis(SLOT_DURATION)
+		}
+
+		fn authorities() -> Vec<AuraId> {
+			pallet_aura::Authorities::<Runtime>::get().into_inner()
+		}
+	}
+
+	impl cumulus_primitives_aura::AuraUnincludedSegmentApi<Block> for Runtime {
+		fn can_build_upon(
+			included_hash: <Block as frame::traits::Block>::Hash,
+			slot: cumulus_primitives_aura::Slot,
+		) -> bool {
+			ConsensusHook::can_build_upon(included_hash, slot)
+		}
+	}
+
+	impl cumulus_primitives_core::CollectCollationInfo<Block> for Runtime {
+		fn collect_collation_info(header: &Header) -> cumulus_primitives_core::CollationInfo {
+			ParachainSystem::collect_collation_info(header)
+		}
+	}
+
+	impl cumulus_primitives_core::GetParachainInfo<Block> for Runtime {
+		fn parachain_id() -> ParaId {
+			ParachainInfo::parachain_id()
+		}
+	}
+
+	impl cumulus_primitives_core::RelayParentOffsetApi<Block> for Runtime {
+		fn relay_parent_offset() -> u32 {
+			0
+		}
+
+		fn max_claim_queue_offset() -> u8 {
+			// Asynchronous backing: a candidate may land in the next relay block or the one after.
+			1
+		}
+	}
+
+	impl cumulus_primitives_core::TargetBlockRate<Block> for Runtime {
+		fn target_block_rate() -> u32 {
+			BLOCK_PROCESSING_VELOCITY
+		}
+	}
+
+	impl cumulus_primitives_core::KeyToIncludeInRelayProof<Block> for Runtime {
+		fn keys_to_prove() -> RelayProofRequest {
+			RelayProofRequest::default()
 		}
 	}
 

@@ -103,3 +103,47 @@ fn only_root_can_force_close_a_task() {
 		assert_eq!(Decentralml::held_by(&alice), 0);
 	});
 }
+
+#[test]
+fn development_preset_makes_a_parachain_with_alice_as_the_only_collator() {
+	// A preset is a patch of the default config, merged as the chain spec builder does.
+	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+		match (base, patch) {
+			(serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+				for (key, value) in patch {
+					merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+				}
+			},
+			(base, patch) => *base = patch,
+		}
+	}
+	let preset = genesis_config_presets::get_preset(&PresetId::from("development")).unwrap();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	merge(&mut config, serde_json::from_slice(&preset).unwrap());
+	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+	TestState::from(config.build_storage().unwrap()).execute_with(|| {
+		assert_eq!(ParachainInfo::parachain_id(), ParaId::from(DEV_PARA_ID));
+		let alice = AuraId::from(Sr25519Keyring::Alice.public());
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().into_inner(), vec![alice]);
+	});
+}
+
+#[test]
+fn the_aura_slot_is_the_block_time_clients_read() {
+	// Clients turn durations into blocks with `ExpectedBlockTime`; Aura makes a block a slot.
+	let expected: u64 =
+		<<Runtime as pallet_decentralml::Config>::ExpectedBlockTime as Get<u64>>::get();
+	let slot: u64 = <<Runtime as pallet_aura::Config>::SlotDuration as Get<u64>>::get();
+	assert_eq!(slot, expected);
+}
+
+#[test]
+fn normal_blocks_stay_within_the_relay_chains_proof_size_limit() {
+	let weights = <<Runtime as frame_system::Config>::BlockWeights as Get<
+		frame_system::limits::BlockWeights,
+	>>::get();
+	let pov = cumulus_primitives_core::relay_chain::MAX_POV_SIZE as u64;
+	assert_eq!(weights.max_block.proof_size(), pov);
+	let normal = weights.get(DispatchClass::Normal).max_total.unwrap();
+	assert!(normal.proof_size() < pov);
+}
