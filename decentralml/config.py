@@ -8,6 +8,7 @@ The config file is TOML at ``<user config dir>/decentralml/config.toml`` (or the
     account = "//Alice"
     ipfs_timeout = 60      # seconds to wait for the IPFS daemon and for content
     chain_timeout = 30     # seconds to wait for any one answer from the chain
+    devnet_engine = "chopsticks"   # or "omni-node": what `devnet up` runs the chain on
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Settings:
     account: str | None = None
     ipfs_timeout: float = 60.0
     chain_timeout: float = 30.0
+    devnet_engine: str = "chopsticks"
     json: bool = False
     yes: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -93,6 +95,22 @@ def _parse_seconds(name: str, raw: Any) -> float:
     if not value > 0 or value == float("inf"):
         raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+DEVNET_ENGINES = ("chopsticks", "omni-node")
+
+
+def _parse_engine(name: str, raw: Any, source: str) -> str:
+    text = str(raw).strip()
+    if text not in DEVNET_ENGINES:
+        where = {"env": ENV_PREFIX + name.upper(), "config": f"{name} in {config_file()}"}.get(
+            source, name
+        )
+        raise ConfigError(
+            f"{where} must be one of {', '.join(DEVNET_ENGINES)}, got {raw!r}",
+            hint="chopsticks is the default; omni-node needs scripts/install-omni-node",
+        )
+    return text
 
 
 def load_config_file(path: Path | None = None) -> dict[str, Any]:
@@ -139,6 +157,8 @@ def resolve_settings(flags: dict[str, Any], *, environ: dict[str, str] | None = 
             values[f.name] = _parse_bool(f.name, raw)
         elif f.type in ("float", float):
             values[f.name] = _parse_seconds(f.name, raw)
+        elif f.name == "devnet_engine":
+            values[f.name] = _parse_engine(f.name, raw, source)
         else:
             values[f.name] = raw
         sources[f.name] = source

@@ -17,6 +17,7 @@ Every error the library raises derives from `DecentralMLError`::
           OutcomeUnknown     a transaction was sent; whether it lands cannot be told yet
         IpfsUnavailable      the IPFS daemon's RPC API
         SandboxUnavailable   the Docker engine a sandboxed kit run needs
+        EngineUnavailable    the devnet engine's binary (polkadot-omni-node) is missing
       DevnetError            the local dev network could not be started or stopped
       ChainError             the chain refused or failed a request
         TransactionRejected  the transaction pool refused a transaction (fees, nonce)
@@ -150,6 +151,13 @@ class IpfsUnavailable(ServiceUnavailable):
 
 class SandboxUnavailable(ServiceUnavailable):
     """No Docker engine answers (or no docker client is installed) for a sandboxed kit run."""
+
+
+class EngineUnavailable(ServiceUnavailable):
+    """The devnet's chain engine (the polkadot-omni-node binary) is missing or does not run."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, address="polkadot-omni-node", hint=hint)
 
 
 class DevnetError(DecentralMLError):

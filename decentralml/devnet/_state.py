@@ -18,6 +18,9 @@ from decentralml.devnet._process import LockHolder, file_lock, lock_holder
 logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+ENGINE_CHOPSTICKS = "chopsticks"
+ENGINE_OMNI_NODE = "omni-node"
+ENGINES = (ENGINE_CHOPSTICKS, ENGINE_OMNI_NODE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,21 @@ class DevnetPaths:
         return self.root / "logs" / "chopsticks.log"
 
     @property
+    def omni_node_base(self) -> Path:
+        """polkadot-omni-node's base path: its database and keystore."""
+        return self.root / "omni-node"
+
+    @property
+    def omni_node_log(self) -> Path:
+        return self.root / "logs" / "omni-node.log"
+
+    def chain_log(self, engine: str) -> Path:
+        return self.omni_node_log if engine == ENGINE_OMNI_NODE else self.chopsticks_log
+
+    def chain_db(self, engine: str) -> Path:
+        return self.omni_node_base if engine == ENGINE_OMNI_NODE else self.db
+
+    @property
     def kubo_log(self) -> Path:
         return self.root / "logs" / "kubo.log"
 
@@ -74,6 +92,12 @@ class ChainRecord:
     db: str
     log: str
     chain_spec_sha256: str
+    # Records written before there was a choice of engine are Chopsticks'.
+    engine: str = ENGINE_CHOPSTICKS
+    binary: str | None = None
+    version: str | None = None
+    # omni-node only: None seals a block per transaction, else one every so many ms.
+    block_time_ms: int | None = None
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,16 @@
 Everything lives under one directory (by default ``<data dir>/devnet``)::
 
     devnet.json         what `up` started: pids, ports, files (removed by `down`)
-    chain.sqlite        the chain's state; `down` then `up` resumes from it
-    chain.meta.json     which chain spec the database was made from
+    chain.sqlite        the chain's state on Chopsticks; `down` then `up` resumes from it
+    omni-node/          the chain's database on polkadot-omni-node (``--engine omni-node``)
+    chain.meta.json     which chain spec, and which engine, the chain state was made from
     chopsticks.yml      Chopsticks' config, written by `up`
     ipfs/               the Kubo repository
-    logs/chopsticks.log, logs/kubo.log
+    logs/chopsticks.log, logs/omni-node.log, logs/kubo.log
+
+The chain runs on one of two engines: Chopsticks (the default: quick to install, blocks on
+request, jumps of many blocks) or polkadot-omni-node (a real Substrate node: its transaction
+pool, database and RPC server). One directory holds the chain of one engine only.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
-from decentralml.devnet import _process, chopsticks
+from decentralml.devnet import _process, chopsticks, omni_node
 from decentralml.devnet._metadata import ChainInfo, block_height, chain_info
 from decentralml.devnet._process import LockHolder
 from decentralml.devnet._rpc import rpc_call
 from decentralml.devnet._state import (
+    ENGINE_CHOPSTICKS,
+    ENGINE_OMNI_NODE,
+    ENGINES,
     ChainRecord,
     DevnetPaths,
     DevnetState,
@@ -166,7 +174,16 @@ def _usable_root(paths: DevnetPaths, *, create: bool) -> bool:
 
 
 def _chain_alive(record: ChainRecord) -> bool:
+    if record.engine == ENGINE_OMNI_NODE:
+        return omni_node.is_omni_node(record.pid, start_time=record.start_time)
     return chopsticks.is_chopsticks(record.pid, start_time=record.start_time)
+
+
+def _stop_chain(record: ChainRecord, *, timeout: float) -> bool:
+    if record.engine == ENGINE_OMNI_NODE:
+        return omni_node.stop_omni_node(record.pid, start_time=record.start_time, timeout=timeout)
+    _wait_saved(record, timeout=timeout)
+    return chopsticks.stop_chopsticks(record.pid, start_time=record.start_time, timeout=timeout)
 
 
 def _ipfs_alive(record: IpfsRecord) -> bool:
@@ -209,7 +226,8 @@ def _unrecorded(paths: DevnetPaths, state: DevnetState | None) -> list[Unrecorde
             recorded.add(state.ipfs.pid)
     found = [
         Unrecorded(pid, "chain")
-        for pid in _process.find_processes(cwd=paths.root, marker=chopsticks.MARKER)
+        for marker in (chopsticks.MARKER, omni_node.MARKER)
+        for pid in _process.find_processes(cwd=paths.root, marker=marker)
     ]
     if paths.ipfs_repo.is_dir():
         found += [
@@ -288,8 +306,47 @@ def _reset(paths: DevnetPaths) -> None:
         path.unlink(missing_ok=True)
     for suffix in ("-wal", "-shm", "-journal"):
         Path(str(paths.db) + suffix).unlink(missing_ok=True)
-    if paths.ipfs_repo.exists():
-        shutil.rmtree(paths.ipfs_repo)
+    for directory in (paths.ipfs_repo, paths.omni_node_base):
+        if directory.exists():
+            shutil.rmtree(directory)
+
+
+def check_engine(engine: str) -> str:
+    """`engine` if it names a devnet engine; otherwise a `DevnetError` listing them."""
+    if engine not in ENGINES:
+        raise DevnetError(
+            f"unknown devnet engine {engine!r}",
+            hint=f"use one of: {', '.join(ENGINES)} (--engine, DECENTRALML_DEVNET_ENGINE or "
+            "devnet_engine in the config file)",
+        )
+    return engine
+
+
+def _engine_of_state(paths: DevnetPaths) -> str | None:
+    """Which engine made the chain state kept in the directory, if any."""
+    has_chopsticks = paths.db.exists()
+    has_omni = paths.omni_node_base.is_dir() and any(paths.omni_node_base.iterdir())
+    if not (has_chopsticks or has_omni):
+        return None
+    recorded = read_meta(paths).get("engine")
+    if recorded in ENGINES:
+        return str(recorded)
+    return ENGINE_OMNI_NODE if has_omni and not has_chopsticks else ENGINE_CHOPSTICKS
+
+
+def _check_same_engine(paths: DevnetPaths, engine: str) -> None:
+    """Refuse to open one engine's chain state with the other: they cannot read each
+    other's databases, and mixing them would leave two chains in one directory."""
+    made_by = _engine_of_state(paths)
+    if made_by is None or made_by == engine:
+        return
+    raise DevnetError(
+        f"the devnet data directory {paths.root} holds a chain made by {made_by}, which "
+        f"{engine} cannot open",
+        hint=f"start it with `decentralml devnet up --engine {made_by}`, or discard that "
+        f"chain with `decentralml devnet up --engine {engine} --fresh` (or use another "
+        "DECENTRALML_DATA_DIR to keep both)",
+    )
 
 
 def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
@@ -429,8 +486,13 @@ def up(
     paths: DevnetPaths | None = None,
     timeout: float = 180.0,
     log: Log | None = None,
+    engine: str = ENGINE_CHOPSTICKS,
+    block_time_ms: int | None = None,
 ) -> UpResult:
-    """Start the devnet (Chopsticks, and Kubo unless ``ipfs=False``) and record it.
+    """Start the devnet (its chain on `engine`, and Kubo unless ``ipfs=False``) and record it.
+
+    `engine` is ``chopsticks`` or ``omni-node``. On omni-node, `block_time_ms` makes a
+    block every so many milliseconds instead of one per transaction.
 
     Resumes from the state database unless `fresh`. If the devnet already runs on the same
     ports, returns it with ``already_running=True`` (starting Kubo beside it if asked for
@@ -441,6 +503,15 @@ def up(
     """
     paths = paths or DevnetPaths.default()
     log = log or _silent
+    check_engine(engine)
+    if block_time_ms is not None and engine != ENGINE_OMNI_NODE:
+        raise DevnetError(
+            "--block-time applies to the omni-node engine only (Chopsticks makes a block per "
+            "transaction and on `devnet advance`)",
+            hint="add --engine omni-node, or leave out --block-time",
+        )
+    if block_time_ms is not None and block_time_ms < 100:
+        raise DevnetError(f"--block-time must be at least 100 ms, got {block_time_ms}")
     ipfs_ports = (ipfs_api_port, ipfs_gateway_port) if ipfs else None
     started = time.monotonic()
     _usable_root(paths, create=True)
@@ -460,13 +531,27 @@ def up(
             raise _unrecorded_error(stray)
         if current is not None:
             state = _reuse_running(
-                current, paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, log=log
+                current,
+                paths,
+                port=port,
+                fresh=fresh,
+                ipfs_ports=ipfs_ports,
+                engine=engine,
+                block_time_ms=block_time_ms,
+                log=log,
             )
             height, _ = _height_or_unavailable(state)
             resumed = False
         else:
             state, resumed, height = _start(
-                paths, port=port, fresh=fresh, ipfs_ports=ipfs_ports, timeout=timeout, log=log
+                paths,
+                port=port,
+                fresh=fresh,
+                ipfs_ports=ipfs_ports,
+                timeout=timeout,
+                engine=engine,
+                block_time_ms=block_time_ms,
+                log=log,
             )
     return UpResult(
         state=state,
@@ -497,16 +582,33 @@ def _start(
     ipfs_ports: tuple[int, int] | None,
     timeout: float,
     log: Log,
+    engine: str = ENGINE_CHOPSTICKS,
+    block_time_ms: int | None = None,
 ) -> tuple[DevnetState, bool, int]:
     """Start the chain (and Kubo) and record them; returns the state, whether it resumed,
     and the height. Stops whatever it started if anything fails or interrupts it."""
     _check_port_free(port, "chain RPC", "--port")
     if ipfs_ports is not None:
         _check_ipfs_ports_free(ipfs_ports)
+    if engine == ENGINE_OMNI_NODE:
+        # Before anything is discarded or started: a missing binary is a one-line answer.
+        omni_node.omni_node_binary()
     spec = chain_spec_path()
     spec_sha = _sha256(spec)
     if fresh:
         _reset(paths)
+    _check_same_engine(paths, engine)
+    if engine == ENGINE_OMNI_NODE:
+        return _start_omni_node(
+            paths,
+            port=port,
+            spec=spec,
+            spec_sha=spec_sha,
+            ipfs_ports=ipfs_ports,
+            timeout=timeout,
+            block_time_ms=block_time_ms,
+            log=log,
+        )
     if paths.db.exists():
         _check_db_matches(paths, spec, spec_sha)
         _check_db_usable(paths)
@@ -539,6 +641,7 @@ def _start(
                 "chain_spec_sha256": spec_sha,
                 "spec_version": shipped_spec_version(),
                 "genesis_timestamp_ms": genesis_timestamp,
+                "engine": ENGINE_CHOPSTICKS,
             },
         )
         record = ChainRecord(
@@ -561,6 +664,99 @@ def _start(
             _stop_ipfs(ipfs)
         if chain is not None:
             chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
+        raise
+    return state, resumed, height
+
+
+def _engine_label(engine: str, block_time_ms: int | None) -> str:
+    if engine != ENGINE_OMNI_NODE:
+        return engine
+    if block_time_ms is None:
+        return "omni-node (a block per transaction)"
+    return f"omni-node (a block every {block_time_ms} ms)"
+
+
+def _check_omni_node_state_matches(paths: DevnetPaths, spec_sha: str) -> None:
+    """Refuse an omni-node database made from another chain spec than the shipped one."""
+    recorded = read_meta(paths).get("chain_spec_sha256")
+    if recorded is None or recorded == spec_sha:
+        return
+    made, shipped = read_meta(paths).get("spec_version"), shipped_spec_version()
+    versions = (
+        f" (runtime spec_version {made}; this package ships {shipped})"
+        if isinstance(made, int) and shipped is not None
+        else ""
+    )
+    raise DevnetError(
+        f"the devnet database {paths.omni_node_base} was made from another version of the "
+        f"chain spec{versions}: the genesis changed since, so it cannot be resumed",
+        hint="start over with `decentralml devnet up --engine omni-node --fresh` (this "
+        "discards the chain state; move the directory away first to keep it)",
+    )
+
+
+def _start_omni_node(
+    paths: DevnetPaths,
+    *,
+    port: int,
+    spec: Path,
+    spec_sha: str,
+    ipfs_ports: tuple[int, int] | None,
+    timeout: float,
+    block_time_ms: int | None,
+    log: Log,
+) -> tuple[DevnetState, bool, int]:
+    """`_start` on polkadot-omni-node: its own database under the devnet directory."""
+    _check_omni_node_state_matches(paths, spec_sha)
+    resumed = (paths.omni_node_base / "chains").is_dir()
+    label = _engine_label(ENGINE_OMNI_NODE, block_time_ms)
+    log(f"Starting {label} on ws://{_process.LOOPBACK}:{port} ...")
+    chain: omni_node.OmniNodeProcess | None = None
+    ipfs: IpfsRecord | None = None
+    try:
+        chain = omni_node.start_omni_node(
+            spec=spec,
+            base_path=paths.omni_node_base,
+            port=port,
+            log_path=paths.omni_node_log,
+            cwd=paths.root,
+            block_time_ms=block_time_ms,
+            timeout=timeout,
+            log=log,
+        )
+        height, _ = block_height(chain.url)
+        write_meta(
+            paths,
+            {
+                "chain_spec_sha256": spec_sha,
+                "spec_version": shipped_spec_version(),
+                "engine": ENGINE_OMNI_NODE,
+            },
+        )
+        record = ChainRecord(
+            pid=chain.pid,
+            start_time=chain.start_time,
+            port=chain.port,
+            url=chain.url,
+            db=str(paths.omni_node_base),
+            log=str(paths.omni_node_log),
+            chain_spec_sha256=spec_sha,
+            engine=ENGINE_OMNI_NODE,
+            binary=str(chain.binary),
+            version=chain.version,
+            block_time_ms=block_time_ms,
+        )
+        if ipfs_ports is not None:
+            ipfs = _start_ipfs(paths, ipfs_ports, log)
+        state = DevnetState(
+            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs
+        )
+        _record(paths, state)
+    except BaseException:
+        if ipfs is not None:
+            _stop_ipfs(ipfs)
+        if chain is not None:
+            omni_node.stop_omni_node(chain.pid, start_time=chain.start_time)
         raise
     return state, resumed, height
 
@@ -588,6 +784,8 @@ def _reuse_running(
     fresh: bool,
     ipfs_ports: tuple[int, int] | None,
     log: Log,
+    engine: str = ENGINE_CHOPSTICKS,
+    block_time_ms: int | None = None,
 ) -> DevnetState:
     """The running devnet, if it is what was asked for; otherwise say why not.
 
@@ -598,6 +796,13 @@ def _reuse_running(
         raise DevnetError(
             f"the devnet is running at {current.chain.url}; --fresh needs it stopped first",
             hint="run `decentralml devnet down`, then `decentralml devnet up --fresh`",
+        )
+    if engine != current.chain.engine or block_time_ms != current.chain.block_time_ms:
+        raise DevnetError(
+            f"the devnet is already running at {current.chain.url} on "
+            f"{_engine_label(current.chain.engine, current.chain.block_time_ms)}, not on "
+            f"{_engine_label(engine, block_time_ms)}",
+            hint="use it as it is, or run `decentralml devnet down` first",
         )
     if port != current.chain.port:
         raise DevnetError(
@@ -700,10 +905,7 @@ def _down(paths: DevnetPaths, *, timeout: float) -> DownResult:
                 # saves its last block and then acts on SIGTERM.
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(state.chain.pid, signal.SIGCONT)
-            _wait_saved(state.chain, timeout=timeout)
-            chain_stopped = chopsticks.stop_chopsticks(
-                state.chain.pid, start_time=state.chain.start_time, timeout=timeout
-            )
+            chain_stopped = _stop_chain(state.chain, timeout=timeout)
         else:
             chain_had_stopped = True
     stray = _unrecorded(paths, None)
@@ -896,18 +1098,39 @@ def advance(
     With `url`, the dev chain answering there (a devnet container, another machine's devnet)
     instead of the one this machine's devnet record names; it must offer Chopsticks'
     `dev_newBlock`.
+
+    On the omni-node engine blocks are made one by one (see `omni_node.make_blocks`), and
+    `jump` is refused: a real node cannot skip block numbers.
     """
     if count < 1:
         raise DevnetError(f"the number of blocks must be at least 1, got {count}")
+    record: ChainRecord | None = None
     if url is None:
         url = running_url(paths)
+        state = read_state(paths or DevnetPaths.default())
+        record = state.chain if state is not None else None
     elif not _offers_dev_blocks(url):
         raise DevnetError(
             f"the chain at {url} cannot make blocks on request (no dev_newBlock): only a "
             "dev chain on Chopsticks can be advanced"
         )
     before, _ = block_height(url)
-    chopsticks.make_blocks(url, count, jump=jump)
+    if record is not None and record.engine == ENGINE_OMNI_NODE:
+        if jump:
+            raise DevnetError(
+                "--jump needs the chopsticks engine: polkadot-omni-node builds every block, so "
+                "its block number cannot leap",
+                hint=f"advance block by block (`devnet advance {count}`), or run the devnet "
+                "with `--engine chopsticks`",
+            )
+        omni_node.make_blocks(
+            url,
+            count,
+            instant_seal=record.block_time_ms is None,
+            block_time_ms=record.block_time_ms,
+        )
+    else:
+        chopsticks.make_blocks(url, count, jump=jump)
     after, best_hash = block_height(url)
     return AdvanceResult(
         url=url,

@@ -9,9 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from decentralml.cli.context import EXIT_UNAVAILABLE, AppContext, common_options
-from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
+from decentralml.config import (
+    DEFAULT_IPFS_API_PORT,
+    DEFAULT_IPFS_GATEWAY_PORT,
+    DEFAULT_RPC_PORT,
+    DEVNET_ENGINES,
+)
 from decentralml.devnet import network
 from decentralml.devnet._metadata import PALLET
+from decentralml.devnet._state import ENGINE_OMNI_NODE, ChainRecord
 from decentralml.errors import DevnetError
 
 _PORT = click.IntRange(1, 65535)
@@ -19,7 +25,8 @@ _PORT = click.IntRange(1, 65535)
 
 @click.group()
 def devnet() -> None:
-    """Run a local dev chain (Chopsticks) and IPFS daemon (Kubo) on 127.0.0.1.
+    """Run a local dev chain (Chopsticks or polkadot-omni-node) and IPFS daemon (Kubo) on
+    127.0.0.1.
 
     The chain runs the decentralml runtime shipped in this package, builds a block whenever a
     transaction arrives, and keeps its state between `down` and `up`.
@@ -46,9 +53,32 @@ def devnet() -> None:
 )
 @click.option("--fresh", is_flag=True, help="Discard the saved chain and IPFS state; start over.")
 @click.option("--no-ipfs", is_flag=True, help="Start the chain only.")
+@click.option(
+    "--engine",
+    type=click.Choice(DEVNET_ENGINES),
+    default=None,
+    help="What runs the chain: chopsticks (default) or omni-node, a real Substrate node "
+    "(scripts/install-omni-node). Also DECENTRALML_DEVNET_ENGINE or devnet_engine in the "
+    "config file.",
+)
+@click.option(
+    "--block-time",
+    type=click.IntRange(min=100),
+    default=None,
+    metavar="MS",
+    help="omni-node only: make (and finalize) a block every MS milliseconds instead of one "
+    "per transaction.",
+)
 @common_options
 def up(
-    app: AppContext, port: int, ipfs_port: int, ipfs_gateway_port: int, fresh: bool, no_ipfs: bool
+    app: AppContext,
+    port: int,
+    ipfs_port: int,
+    ipfs_gateway_port: int,
+    fresh: bool,
+    no_ipfs: bool,
+    engine: str | None,
+    block_time: int | None,
 ) -> None:
     """Start the devnet, resuming its saved state (installs Chopsticks on first use)."""
     try:
@@ -59,6 +89,8 @@ def up(
             ipfs_gateway_port=ipfs_gateway_port,
             fresh=fresh,
             log=app.info,
+            engine=engine or app.settings.devnet_engine,
+            block_time_ms=block_time,
         )
     except KeyboardInterrupt as exc:
         # `up` has stopped whatever it had started by the time the interrupt gets here.
@@ -72,6 +104,7 @@ def up(
     payload: dict[str, Any] = {
         "status": "already-running" if result.already_running else "started",
         "resumed": result.resumed,
+        "engine": _engine_payload(state.chain),
         "url": state.chain.url,
         "port": state.chain.port,
         "pid": state.chain.pid,
@@ -92,8 +125,8 @@ def up(
         else:
             how = "resumed at" if result.resumed else "started from genesis,"
             console.print(
-                f"Devnet {how} block #{result.height}: chain RPC [bold]{state.chain.url}[/] "
-                f"(pid {state.chain.pid}, {result.seconds:.1f} s)."
+                f"Devnet {how} block #{result.height} on {_engine_text(state.chain)}: chain RPC "
+                f"[bold]{state.chain.url}[/] (pid {state.chain.pid}, {result.seconds:.1f} s)."
             )
         if ipfs is not None:
             console.print(f"IPFS API [bold]{ipfs.api_url}[/], gateway {ipfs.gateway_url}.")
@@ -170,6 +203,26 @@ def status(app: AppContext) -> None:
         click.get_current_context().exit(EXIT_UNAVAILABLE)
 
 
+def _engine_payload(chain: ChainRecord) -> dict[str, Any]:
+    return {
+        "name": chain.engine,
+        "binary": chain.binary,
+        "version": chain.version,
+        "block_time_ms": chain.block_time_ms,
+    }
+
+
+def _engine_text(chain: ChainRecord) -> str:
+    if chain.engine != ENGINE_OMNI_NODE:
+        return chain.engine
+    seal = (
+        "a block per transaction"
+        if chain.block_time_ms is None
+        else f"a block every {chain.block_time_ms} ms"
+    )
+    return f"omni-node {chain.version} ({seal})"
+
+
 def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
     state, info = result.state, result.info
     calls = info.pallets.get(PALLET, []) if info is not None else []
@@ -181,6 +234,7 @@ def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
         "url": state.chain.url if state else None,
         "pid": state.chain.pid if state else None,
         "started_at": state.started_at if state else None,
+        "engine": _engine_payload(state.chain) if state else None,
         "chain": info.chain if info else None,
         "height": info.height if info else None,
         "best_hash": info.best_hash if info else None,
@@ -195,8 +249,8 @@ def _status_payload(result: network.DevnetStatus) -> dict[str, Any]:
             "gateway_url": result.ipfs.gateway_url,
         },
         "data_dir": str(result.paths.root),
-        "db": str(result.paths.db),
-        "log": str(result.paths.chopsticks_log),
+        "db": state.chain.db if state else str(result.paths.db),
+        "log": state.chain.log if state else str(result.paths.chopsticks_log),
     }
 
 
@@ -204,8 +258,13 @@ def _status_rows(payload: dict[str, Any]) -> list[tuple[str, str]]:
     pallet = payload["pallet"]
     runtime = payload["runtime"] or {}
     ipfs = payload["ipfs"]
+    engine = payload["engine"] or {}
+    engine_text = str(engine.get("name"))
+    if engine.get("binary"):
+        engine_text += f" {engine.get('version')} ({engine['binary']})"
     return [
         ("chain", f"{payload['chain']} at {payload['url']} (pid {payload['pid']})"),
+        ("engine", engine_text),
         ("height", f"#{payload['height']} {payload['best_hash']}"),
         ("runtime", f"{runtime.get('spec_name')} v{runtime.get('spec_version')}"),
         (
