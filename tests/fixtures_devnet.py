@@ -2,7 +2,9 @@
 
 `devnet` starts the chain once per session, from the chain spec shipped in the package, on a
 free loopback port with its own data directory, through the same API `decentralml devnet up`
-uses (no IPFS). Chopsticks is installed into the shared cache directory when missing.
+uses (no IPFS). Chopsticks is installed into the shared cache directory when missing. With
+DECENTRALML_TEST_ENGINE=omni-node the chain runs on polkadot-omni-node instead, and tests skip
+with the reason when its binary is not installed (scripts/install-omni-node).
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.devnet import network
+from decentralml.devnet import network, omni_node
 from decentralml.devnet._process import free_port
 from decentralml.devnet._rpc import rpc_call
-from decentralml.errors import DevnetError
-from tests.backend import BACKEND
+from decentralml.errors import DecentralMLError, DevnetError
+from tests.backend import BACKEND, ENGINE, skip_jump_on_omni_node
 
 
 @dataclass
@@ -33,7 +35,9 @@ class Devnet:
 
     def advance(self, n: int, *, jump: bool = False) -> int:
         """Produce `n` empty blocks (with `jump`, one block `n` heights ahead); returns the new
-        height."""
+        height. A jump skips the rest of the test on omni-node, which cannot jump."""
+        if jump:
+            skip_jump_on_omni_node()
         return network.advance(n, jump=jump, paths=self.paths).to_height
 
     def height(self) -> int:
@@ -41,9 +45,14 @@ class Devnet:
         return int(header["number"], 16)
 
 
-def devnet_prerequisites_missing() -> str | None:
-    """Why a devnet cannot be started here, or None if it can."""
-    if shutil.which("node") is None:
+def devnet_prerequisites_missing(engine: str = ENGINE) -> str | None:
+    """Why a devnet on `engine` cannot be started here, or None if it can."""
+    if engine == "omni-node":
+        try:
+            omni_node.omni_node_binary()
+        except DecentralMLError as exc:
+            return exc.message
+    elif shutil.which("node") is None:
         return "Node.js is not installed, so Chopsticks (the dev chain) cannot run"
     try:
         network.chain_spec_path()
@@ -52,10 +61,10 @@ def devnet_prerequisites_missing() -> str | None:
     return None
 
 
-def start_devnet(data_dir: Path) -> Devnet:
-    """Start a fresh chain (no IPFS) with its state under `data_dir`."""
+def start_devnet(data_dir: Path, *, engine: str = ENGINE) -> Devnet:
+    """Start a fresh chain (no IPFS) on `engine` with its state under `data_dir`."""
     paths = network.DevnetPaths(data_dir / "devnet")
-    result = network.up(port=free_port(), ipfs=False, fresh=True, paths=paths)
+    result = network.up(port=free_port(), ipfs=False, fresh=True, paths=paths, engine=engine)
     return Devnet(
         url=result.state.chain.url,
         port=result.state.chain.port,

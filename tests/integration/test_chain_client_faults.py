@@ -19,6 +19,7 @@ from decentralml.chain._connection import Connection
 from decentralml.devnet import network
 from decentralml.devnet._process import pid_alive, wait_until
 from decentralml.errors import ChainUnavailable, OutcomeUnknown, TransactionDropped
+from tests.backend import ENGINE
 from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing, start_devnet
 from tests.integration.test_chain_flow import REWARD, content
 
@@ -55,7 +56,7 @@ def kill(devnet: Devnet) -> None:
 def restart(devnet: Devnet) -> None:
     """Start the killed chain again on its port, resuming its saved blocks."""
     assert wait_until(lambda: not pid_alive(devnet.pid), timeout=10), "the chain did not die"
-    result = network.up(port=devnet.port, ipfs=False, paths=devnet.paths)
+    result = network.up(port=devnet.port, ipfs=False, paths=devnet.paths, engine=ENGINE)
     devnet.pid = result.state.chain.pid
 
 

@@ -14,6 +14,7 @@ from substrateinterface import Keypair, SubstrateInterface
 
 from decentralml.cli import cli
 from decentralml.devnet._process import free_port, port_in_use, wait_until
+from tests.backend import chopsticks_only
 from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing
 from tests.unit.test_devnet_cli import validate
 
@@ -81,6 +82,7 @@ def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     devnet_cli("down")
 
 
+@chopsticks_only("tests `devnet up` on its default engine; test_omni_node.py covers omni-node")
 def test_lifecycle_resume_and_fresh(own_data_dir: Path) -> None:
     """up -> status -> advance -> transfer -> down -> up resumes -> --fresh starts over."""
     port = str(free_port())
@@ -145,6 +147,7 @@ def test_lifecycle_resume_and_fresh(own_data_dir: Path) -> None:
     assert free_balance(url, dest) == 0
 
 
+@chopsticks_only("tests `devnet up` on its default engine; test_omni_node.py covers omni-node")
 def test_second_up_says_already_running(own_data_dir: Path) -> None:
     """A second `up` reports the running devnet; conflicting requests are refused."""
     port = str(free_port())
@@ -223,6 +226,7 @@ def test_status_is_quick(local_devnet: Devnet, monkeypatch: pytest.MonkeyPatch) 
     assert time.monotonic() - started < 15
 
 
+@chopsticks_only("tests `devnet up` on its default engine; test_omni_node.py covers omni-node")
 def test_ipfs_runs_beside_the_chain(own_data_dir: Path, kubo_bin: Path) -> None:
     """`up` adds Kubo to a chain started without it; `status` shows it; `down` stops both."""
     from decentralml.devnet.kubo import kubo_alive

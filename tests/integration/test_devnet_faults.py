@@ -21,11 +21,18 @@ from decentralml.cli import cli
 from decentralml.devnet import _process, chopsticks, network
 from decentralml.devnet.kubo import kubo_alive
 from decentralml.errors import DevnetError
+from tests.backend import chopsticks_only
 from tests.fixtures_devnet import Devnet, devnet_prerequisites_missing
 from tests.processes import default_signal_handling
 from tests.unit.test_devnet_cli import validate
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    chopsticks_only(
+        "tests the Chopsticks launcher (its database, resume and faults); "
+        "test_omni_node.py tests the omni-node launcher"
+    ),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from decentralml.cli import main; main()"]

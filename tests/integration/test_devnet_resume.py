@@ -20,11 +20,18 @@ from decentralml.devnet._process import free_port, port_in_use, terminate, wait_
 from decentralml.devnet._rpc import rpc_call
 from decentralml.devnet._state import block_saved
 from decentralml.errors import ChainUnavailable, DevnetError
+from tests.backend import chopsticks_only
 from tests.fixtures_devnet import devnet_prerequisites_missing
 from tests.integration.test_devnet import free_balance
 from tests.unit.test_devnet_cli import validate
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    chopsticks_only(
+        "tests the Chopsticks launcher (its database, resume and faults); "
+        "test_omni_node.py tests the omni-node launcher"
+    ),
+]
 
 UNIT = 10**12
 ALICE = Keypair.create_from_uri("//Alice")

@@ -18,6 +18,7 @@ from substrateinterface import Keypair
 
 from decentralml.chain import ChainClient, keypair_from_uri
 from decentralml.devnet.kubo import KuboDaemon
+from tests.backend import skip_jump_on_omni_node
 from tests.fixtures_devnet import Devnet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -179,6 +180,7 @@ def test_three_workers_manual_accept_close_and_remove(
     shown = cli.ok("show-task", str(task_id))
     assert shown["task"]["status"] == "closed" and shown["task"]["escrow"] == 0
 
+    skip_jump_on_omni_node()
     cli.ok("devnet", "advance", "201600", "--jump")
     removed = cli.ok("remove-task", str(task_id), "--account", "//Alice")
     alice_fees += removed["receipt"]["fee"]

@@ -19,6 +19,7 @@ from substrateinterface import Keypair
 
 from decentralml.chain import ChainClient
 from decentralml.devnet.kubo import KuboDaemon
+from tests.backend import skip_jump_on_omni_node
 from tests.fixtures_devnet import Devnet
 from tests.integration.test_task_cli import Cli, _fee_of_failure, fund, make_dir
 
@@ -359,6 +360,7 @@ def test_cancel_returns_escrow_and_bonds_deposit_until_remove(
     shown = cli.ok("show-task", str(task_id))["task"]
     assert shown["status"] == "cancelled" and shown["escrow"] == 0
 
+    skip_jump_on_omni_node()
     cli.ok("devnet", "advance", "201600", "--jump")
     removed = cli.ok("remove-task", str(task_id), "--account", creator.uri)
     assert creator.change() == -fees(created, cancelled, removed)
