@@ -122,7 +122,7 @@ def test_ten_resumes_with_transactions_on_a_long_chain(
 
 def run_chopsticks_as_before(paths: network.DevnetPaths, port: int, *, resume: bool) -> int:
     """Run Chopsticks on the shipped spec as it was before the genesis timestamp was fixed
-    (no `Timestamp::Now` in genesis); returns the pid once its RPC answers."""
+    (no `Timestamp::Now` in genesis); returns the pid once it has built its block #1."""
     paths.root.mkdir(parents=True, exist_ok=True)
     chopsticks.write_config(
         paths.chopsticks_config,
@@ -142,11 +142,11 @@ def run_chopsticks_as_before(paths: network.DevnetPaths, port: int, *, resume: b
     url = f"ws://127.0.0.1:{port}"
 
     def answers() -> bool:
+        # Chopsticks answers RPC before it has built its block #1 on top of genesis.
         try:
-            rpc_call(url, "system_chain", timeout=2.0)
+            return int(rpc_call(url, "chain_getHeader", timeout=2.0)["number"], 16) >= 1
         except ChainUnavailable:
             return False
-        return True
 
     assert wait_until(answers, timeout=120)
     return proc.pid
