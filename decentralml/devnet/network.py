@@ -916,7 +916,7 @@ def _down(paths: DevnetPaths, *, timeout: float) -> DownResult:
         was_running=chain_stopped or bool(stray),
         chain_stopped=chain_stopped or any(proc.what == "chain" for proc in stray),
         ipfs_stopped=ipfs_stopped or any(proc.what == "IPFS" for proc in stray),
-        db=paths.db,
+        db=Path(state.chain.db) if state is not None else paths.db,
         chain_had_stopped=chain_had_stopped,
         unrecorded_stopped=tuple(proc.pid for proc in stray),
     )

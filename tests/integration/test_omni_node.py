@@ -87,7 +87,7 @@ def test_status_names_the_engine_binary_and_version(node_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     validate(status)
     assert status["engine"] == started["engine"]
-    assert status["chain"] == "decentralml_dev"
+    assert status["chain"] == "decentralml Development"  # a node names its chain spec's name
     assert status["pallet"]["present"] is True
     # Loopback only: the RPC port and the p2p port are bound to 127.0.0.1.
     ports = _process.listening_ports(started["pid"])
