@@ -534,9 +534,10 @@ def _era_refused(exc: SubstrateRequestException) -> bool:
     """Whether the pool may have refused a transaction for its era's birth block: too old
     (``AncientBirthBlock``), or, once the chain moved a whole period past it, resolved by the
     runtime to another block of the same phase, whose hash the signature does not cover
-    (``BadProof``). Nothing was queued, so it can be signed again with a new birth."""
+    (``BadProof``: Chopsticks names it so, a Substrate node says "Transaction has a bad
+    signature"). Nothing was queued, so it can be signed again with a new birth."""
     message = rpc_message(exc).lower().replace(" ", "").replace("_", "")
-    return "ancientbirth" in message or "badproof" in message
+    return "ancientbirth" in message or "badproof" in message or "badsignature" in message
 
 
 def _nonce_refused(exc: SubstrateRequestException) -> bool:

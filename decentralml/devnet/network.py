@@ -1105,14 +1105,17 @@ def advance(
     if count < 1:
         raise DevnetError(f"the number of blocks must be at least 1, got {count}")
     record: ChainRecord | None = None
+    local = read_state(paths or DevnetPaths.default())
     if url is None:
         url = running_url(paths)
-        state = read_state(paths or DevnetPaths.default())
-        record = state.chain if state is not None else None
+        record = local.chain if local is not None else None
+    elif local is not None and local.chain.url == url and _chain_alive(local.chain):
+        record = local.chain  # this machine's devnet, named by its URL
     elif not _offers_dev_blocks(url):
         raise DevnetError(
             f"the chain at {url} cannot make blocks on request (no dev_newBlock): only a "
-            "dev chain on Chopsticks can be advanced"
+            "dev chain on Chopsticks, or this machine's devnet (on either engine), can be "
+            "advanced"
         )
     before, _ = block_height(url)
     if record is not None and record.engine == ENGINE_OMNI_NODE:

@@ -422,9 +422,18 @@ def test_a_lagging_finality_gives_the_best_block_as_birth() -> None:
 
 
 BAD_PROOF = {"code": 1010, "message": '{"invalid":{"badProof":null}}'}
+# How a Substrate node's pool (polkadot-omni-node) answers the same.
+BAD_SIGNATURE = {
+    "code": 1010,
+    "message": "Invalid Transaction",
+    "data": "Transaction has a bad signature",
+}
 
 
-def test_a_reused_birth_the_chain_moved_past_is_renewed_and_signed_once_more() -> None:
+@pytest.mark.parametrize("answer", [BAD_PROOF, BAD_SIGNATURE], ids=["chopsticks", "node"])
+def test_a_reused_birth_the_chain_moved_past_is_renewed_and_signed_once_more(
+    answer: dict[str, object],
+) -> None:
     """Someone else moved the chain a whole period on: the runtime resolves the reused birth
     to another block, the pool answers BadProof, and the transaction is signed again with the
     same nonce and a new birth."""
@@ -434,7 +443,7 @@ def test_a_reused_birth_the_chain_moved_past_is_renewed_and_signed_once_more() -
     submit(sender)
     for _ in range(100):
         chain.include(nonce_step=0)
-    conn.script = [BAD_PROOF]
+    conn.script = [answer]
     pending = submit(sender)
     assert sender.births == [9, 9, 109]
     assert sender.signed == [7, 8, 8]
