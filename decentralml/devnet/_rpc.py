@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import time
+from collections.abc import Callable
 from typing import Any
 
 import websocket
@@ -48,3 +51,27 @@ def rpc_call(
         detail = error.get("message", error) if isinstance(error, dict) else error
         raise DevnetError(f"{method} failed on {url}: {detail}")
     return message.get("result")
+
+
+def wait_answering(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    *,
+    deadline: float,
+    timeout: float,
+    failed: Callable[[str, str], DevnetError],
+) -> None:
+    """Wait until the chain process `proc` answers RPC at `url`, or fail: `failed(reason,
+    hint)` makes the error when it exits or the monotonic `deadline` passes."""
+    while True:
+        try:
+            rpc_call(url, "system_chain", timeout=5.0)
+            return
+        except ChainUnavailable:
+            if proc.poll() is not None:
+                raise failed(f"exited with code {proc.returncode}", "read the log above") from None
+            if time.monotonic() >= deadline:
+                raise failed(
+                    f"did not answer RPC at {url} within {timeout:.0f} s", "see the log"
+                ) from None
+            time.sleep(0.1)

@@ -619,7 +619,6 @@ def _start(
     first = stored_block(paths.db, 1) if saved is not None and saved >= 2 else None
     log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
     chain: chopsticks.ChopsticksProcess | None = None
-    ipfs: IpfsRecord | None = None
     try:
         chain = chopsticks.start_chopsticks(
             genesis=spec,
@@ -653,15 +652,8 @@ def _start(
             log=str(paths.chopsticks_log),
             chain_spec_sha256=spec_sha,
         )
-        if ipfs_ports is not None:
-            ipfs = _start_ipfs(paths, ipfs_ports, log)
-        state = DevnetState(
-            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs
-        )
-        _record(paths, state)
+        state = _start_ipfs_and_record(paths, record, ipfs_ports, log)
     except BaseException:
-        if ipfs is not None:
-            _stop_ipfs(ipfs)
         if chain is not None:
             chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
         raise
@@ -712,7 +704,6 @@ def _start_omni_node(
     label = _engine_label(ENGINE_OMNI_NODE, block_time_ms)
     log(f"Starting {label} on ws://{_process.LOOPBACK}:{port} ...")
     chain: omni_node.OmniNodeProcess | None = None
-    ipfs: IpfsRecord | None = None
     try:
         chain = omni_node.start_omni_node(
             spec=spec,
@@ -746,19 +737,30 @@ def _start_omni_node(
             version=chain.version,
             block_time_ms=block_time_ms,
         )
-        if ipfs_ports is not None:
-            ipfs = _start_ipfs(paths, ipfs_ports, log)
-        state = DevnetState(
-            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=record, ipfs=ipfs
-        )
-        _record(paths, state)
+        state = _start_ipfs_and_record(paths, record, ipfs_ports, log)
     except BaseException:
-        if ipfs is not None:
-            _stop_ipfs(ipfs)
         if chain is not None:
             omni_node.stop_omni_node(chain.pid, start_time=chain.start_time)
         raise
     return state, resumed, height
+
+
+def _start_ipfs_and_record(
+    paths: DevnetPaths, chain: ChainRecord, ipfs_ports: tuple[int, int] | None, log: Log
+) -> DevnetState:
+    """Start Kubo beside the started chain (when asked) and record both; stops Kubo again
+    if anything fails or interrupts it (the caller stops the chain)."""
+    ipfs: IpfsRecord | None = None
+    try:
+        if ipfs_ports is not None:
+            ipfs = _start_ipfs(paths, ipfs_ports, log)
+        state = DevnetState(started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"), chain=chain, ipfs=ipfs)
+        _record(paths, state)
+    except BaseException:
+        if ipfs is not None:
+            _stop_ipfs(ipfs)
+        raise
+    return state
 
 
 def _record(paths: DevnetPaths, state: DevnetState) -> None:

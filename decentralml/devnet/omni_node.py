@@ -28,8 +28,8 @@ from pathlib import Path
 
 from decentralml.config import cache_dir
 from decentralml.devnet import _process
-from decentralml.devnet._rpc import rpc_call
-from decentralml.errors import ChainUnavailable, DevnetError, EngineUnavailable
+from decentralml.devnet._rpc import rpc_call, wait_answering
+from decentralml.errors import DevnetError, EngineUnavailable
 
 OMNI_NODE_VERSION = "0.24.0"
 BINARY_NAME = "polkadot-omni-node"
@@ -254,18 +254,7 @@ def _wait_ready(
             f"(the node moved to {port}, and was stopped)",
             hint="stop what uses the port, or pick another with --port",
         )
-    while True:
-        try:
-            rpc_call(started.url, "system_chain", timeout=5.0)
-            return
-        except ChainUnavailable:
-            if proc.poll() is not None:
-                raise failed(f"exited with code {proc.returncode}", "read the log above") from None
-            if time.monotonic() >= deadline:
-                raise failed(
-                    f"did not answer RPC at {started.url} within {timeout:.0f} s", "see the log"
-                ) from None
-            time.sleep(0.1)
+    wait_answering(started.url, proc, deadline=deadline, timeout=timeout, failed=failed)
 
 
 def is_omni_node(pid: int, *, start_time: int | None, cwd: Path | None = None) -> bool:
