@@ -100,7 +100,7 @@ def _parse_seconds(name: str, raw: Any) -> float:
 DEVNET_ENGINES = ("chopsticks", "omni-node")
 
 
-def _parse_engine(name: str, raw: Any, source: str) -> str:
+def parse_engine(name: str, raw: Any, source: str) -> str:
     text = str(raw).strip()
     if text not in DEVNET_ENGINES:
         where = {"env": ENV_PREFIX + name.upper(), "config": f"{name} in {config_file()}"}.get(
@@ -158,7 +158,7 @@ def resolve_settings(flags: dict[str, Any], *, environ: dict[str, str] | None = 
         elif f.type in ("float", float):
             values[f.name] = _parse_seconds(f.name, raw)
         elif f.name == "devnet_engine":
-            values[f.name] = _parse_engine(f.name, raw, source)
+            values[f.name] = parse_engine(f.name, raw, source)
         else:
             values[f.name] = raw
         sources[f.name] = source

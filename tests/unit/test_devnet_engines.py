@@ -164,3 +164,15 @@ def test_install_script_builds_the_pinned_version() -> None:
     assert "SKIP_WASM_BUILD=1" in script and "--locked" in script
     source = (ROOT / "decentralml" / "devnet" / "omni_node.py").read_text()
     assert f'OMNI_NODE_VERSION = "{omni_node.OMNI_NODE_VERSION}"' in source
+
+
+def test_config_set_refuses_an_unknown_engine_and_keeps_the_file(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    ok = CliRunner().invoke(cli, ["config", "set", "devnet_engine", "omni-node"])
+    assert ok.exit_code == 0, ok.output
+    before = config.read_text()
+    bad = CliRunner().invoke(cli, ["config", "set", "devnet_engine", "geth"])
+    assert bad.exit_code == 1 and "'geth'" in bad.output
+    assert config.read_text() == before

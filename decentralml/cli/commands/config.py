@@ -11,7 +11,13 @@ from rich.table import Table
 
 from decentralml.cli._market import ConfigDoc, emit
 from decentralml.cli.context import AppContext, common_options
-from decentralml.config import Settings, config_file, load_config_file, resolve_settings
+from decentralml.config import (
+    Settings,
+    config_file,
+    load_config_file,
+    parse_engine,
+    resolve_settings,
+)
 from decentralml.errors import ConfigError
 
 _KEYS = sorted(f.name for f in fields(Settings) if f.name not in ("sources", "json", "yes"))
@@ -61,6 +67,9 @@ def set_(app: AppContext, key: str, value: str) -> None:
             data[key] = float(value)
         except ValueError:
             raise ConfigError(f"ipfs_timeout must be a number of seconds, got {value!r}") from None
+    elif key == "devnet_engine":
+        # Checked before writing: a bad value in the file would break every command.
+        data[key] = parse_engine(key, value, "value")
     else:
         data[key] = value
     path = config_file()
