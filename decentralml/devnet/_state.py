@@ -12,15 +12,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from decentralml.config import data_dir
+from decentralml.config import DEVNET_ENGINES, data_dir
 from decentralml.devnet._process import LockHolder, file_lock, lock_holder
 
 logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1
-ENGINE_CHOPSTICKS = "chopsticks"
-ENGINE_OMNI_NODE = "omni-node"
-ENGINES = (ENGINE_CHOPSTICKS, ENGINE_OMNI_NODE)
+# The engine names are the settings' (`devnet_engine`): one list for flags, config and records.
+ENGINES = DEVNET_ENGINES
+ENGINE_CHOPSTICKS, ENGINE_OMNI_NODE = ENGINES
 
 
 @dataclass(frozen=True)

@@ -1109,7 +1109,7 @@ def advance(
     record: ChainRecord | None = None
     local = read_state(paths or DevnetPaths.default())
     if url is None:
-        url = running_url(paths)
+        url = running_url(paths)  # says why when the devnet is not running
         record = local.chain if local is not None else None
     elif local is not None and local.chain.url == url and _chain_alive(local.chain):
         record = local.chain  # this machine's devnet, named by its URL
