@@ -122,11 +122,6 @@ _ROOT_HINT = (
 )
 # How long `down` waits for a running `up` (which may be installing Chopsticks) to finish.
 LOCK_WAIT = 600.0
-# A resumed chain whose block #1 was replaced at an earlier resume refuses every signature.
-_DAMAGED_RESUME = (
-    "its block #1 was replaced when it was resumed by an older version of decentralml, so the "
-    "chain refuses every signed transaction"
-)
 
 
 def _os_errors_as_devnet_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -436,26 +431,13 @@ def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
     if isinstance(recorded, int):
         return recorded
     now = int(time.time() * 1000)
-    if not resumed:
-        return now
-    # A database made before the genesis timestamp was recorded: its block #1 was built at
-    # genesis `Timestamp::Now` (absent, so the wall clock) plus one slot. The slot shows
-    # between later blocks (block #2's own timestamp was taken from the wall clock too).
-    first, second = stored_block(paths.db, 1), stored_block(paths.db, 2)
-    if first is None or second is None:
-        return now  # no block #2 depends on block #1 yet
-    if second.parent_hash != first.hash:
-        raise DevnetError(
-            f"the devnet database {paths.db} cannot be resumed: {_DAMAGED_RESUME}",
-            hint="start over with `decentralml devnet up --fresh` (this discards the chain state)",
-        )
-    t1 = _timestamp_of(first)
+    first = stored_block(paths.db, 1) if resumed else None
+    t1 = _timestamp_of(first) if first is not None else None
     if t1 is None:
         return now
-    third = stored_block(paths.db, 3)
-    t2, t3 = _timestamp_of(second), _timestamp_of(third) if third is not None else None
-    slot = t3 - t2 if t2 is not None and t3 is not None and t3 > t2 else chopsticks.DEFAULT_SLOT_MS
-    return t1 - slot
+    # The record was lost (`chain.meta.json` deleted or edited): block #1 was built one Aura
+    # slot after the genesis timestamp.
+    return t1 - chopsticks.DEFAULT_SLOT_MS
 
 
 def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:

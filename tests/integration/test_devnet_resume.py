@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +14,9 @@ from substrateinterface import Keypair, SubstrateInterface
 
 from decentralml.cli import cli
 from decentralml.devnet import chopsticks, network
-from decentralml.devnet._process import free_port, port_in_use, terminate, wait_until
+from decentralml.devnet._process import free_port, port_in_use
 from decentralml.devnet._rpc import rpc_call
-from decentralml.devnet._state import block_saved
-from decentralml.errors import ChainUnavailable, DevnetError
+from decentralml.errors import DevnetError
 from tests.backend import chopsticks_only
 from tests.fixtures_devnet import devnet_prerequisites_missing
 from tests.integration.test_devnet import free_balance
@@ -120,62 +117,30 @@ def test_ten_resumes_with_transactions_on_a_long_chain(
     print(f"10 resumes at ~#{height}: {sum(timings):.1f} s, slowest {max(timings):.1f} s")
 
 
-def run_chopsticks_as_before(paths: network.DevnetPaths, port: int, *, resume: bool) -> int:
-    """Run Chopsticks on the shipped spec as it was before the genesis timestamp was fixed
-    (no `Timestamp::Now` in genesis); returns the pid once it has built its block #1."""
-    paths.root.mkdir(parents=True, exist_ok=True)
-    chopsticks.write_config(
-        paths.chopsticks_config,
-        genesis=network.chain_spec_path(),
-        db=paths.db,
-        port=port,
-        resume=resume,
-    )
-    node = chopsticks.find_node()
-    with paths.root.joinpath("before.log").open("ab") as out:
-        proc = subprocess.Popen(
-            [str(node), str(chopsticks.chopsticks_bin()), "-c", str(paths.chopsticks_config)],
-            cwd=paths.root,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"ws://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        # Chopsticks answers RPC before it has built its block #1 on top of genesis.
-        try:
-            return int(rpc_call(url, "chain_getHeader", timeout=2.0)["number"], 16) >= 1
-        except ChainUnavailable:
-            return False
-
-    assert wait_until(answers, timeout=120)
-    return proc.pid
-
-
-def stop_as_before(paths: network.DevnetPaths, pid: int, url: str) -> None:
-    best = rpc_call(url, "chain_getBlockHash")
-    assert wait_until(lambda: block_saved(paths.db, best), timeout=20)
-    assert terminate(pid, timeout=20)
-
-
-def older_database(paths: network.DevnetPaths, dest: str) -> tuple[int, str]:
-    """A database as an older version left it: blocks #1..#4, a transfer in #2, and a
-    chain.meta.json without the genesis timestamp. Returns the RPC port and block #1's hash."""
+def database_without_its_genesis_timestamp(
+    paths: network.DevnetPaths, dest: str
+) -> tuple[int, str]:
+    """A stopped devnet at block #4 (a transfer in #2) whose `chain.meta.json` lost its
+    genesis timestamp. Returns the RPC port and block #1's hash."""
     port = free_port()
-    url = f"ws://127.0.0.1:{port}"
-    pid = run_chopsticks_as_before(paths, port, resume=False)
+    url = network.up(port=port, ipfs=False, paths=paths).state.chain.url
     block1 = rpc_call(url, "chain_getBlockHash", [1])
     assert transfer(url, dest, 2 * UNIT) == 2
     rpc_call(url, "dev_newBlock", [{"count": 2}])
-    stop_as_before(paths, pid, url)
-    spec_sha = hashlib.sha256(network.chain_spec_path().read_bytes()).hexdigest()
-    paths.db_meta.write_text(json.dumps({"chain_spec_sha256": spec_sha}) + "\n")
+    network.down(paths=paths)
+    meta = json.loads(paths.db_meta.read_text())
+    del meta["genesis_timestamp_ms"]
+    paths.db_meta.write_text(json.dumps(meta) + "\n")
     return port, block1
 
 
-def test_database_from_an_older_version_resumes(paths: network.DevnetPaths) -> None:
+def test_a_database_whose_record_lost_its_genesis_timestamp_resumes(
+    paths: network.DevnetPaths,
+) -> None:
+    """Block #1's own timestamp gives the genesis timestamp back: the chain resumes with the
+    same block #1 and accepts signed transactions."""
     dest = new_address()
-    port, block1 = older_database(paths, dest)
+    port, block1 = database_without_its_genesis_timestamp(paths, dest)
 
     result = network.up(port=port, ipfs=False, paths=paths)
 
@@ -184,21 +149,7 @@ def test_database_from_an_older_version_resumes(paths: network.DevnetPaths) -> N
     assert rpc_call(url, "chain_getBlockHash", [1]) == block1
     assert transfer(url, dest, 3 * UNIT) == 5
     assert free_balance(url, dest) == 5 * UNIT
-
-
-def test_database_broken_by_an_older_resume_asks_for_fresh(paths: network.DevnetPaths) -> None:
-    """An older version's resume replaced block #1: no repair, a clear request for --fresh."""
-    port, _ = older_database(paths, new_address())
-    pid = run_chopsticks_as_before(paths, port, resume=True)
-    stop_as_before(paths, pid, f"ws://127.0.0.1:{port}")
-
-    with pytest.raises(DevnetError) as info:
-        network.up(port=port, ipfs=False, paths=paths)
-
-    assert "block #1 was replaced" in info.value.message
-    assert "--fresh" in (info.value.hint or "")
-    assert network.read_state(paths) is None
-    assert not port_in_use(port)
+    assert isinstance(json.loads(paths.db_meta.read_text())["genesis_timestamp_ms"], int)
 
 
 def timestamp_now(url: str) -> int:
