@@ -70,12 +70,6 @@ class DevnetPaths:
     def omni_node_log(self) -> Path:
         return self.root / "logs" / "omni-node.log"
 
-    def chain_log(self, engine: str) -> Path:
-        return self.omni_node_log if engine == ENGINE_OMNI_NODE else self.chopsticks_log
-
-    def chain_db(self, engine: str) -> Path:
-        return self.omni_node_base if engine == ENGINE_OMNI_NODE else self.db
-
     @property
     def kubo_log(self) -> Path:
         return self.root / "logs" / "kubo.log"

@@ -25,8 +25,21 @@ from pathlib import Path
 
 from decentralml.config import cache_dir
 from decentralml.devnet import _process
+from decentralml.devnet._engine import StartedChain
+from decentralml.devnet._metadata import block_height
 from decentralml.devnet._rpc import rpc_call, wait_answering
-from decentralml.errors import DevnetError
+from decentralml.devnet._state import (
+    ENGINE_CHOPSTICKS,
+    ChainRecord,
+    DevnetPaths,
+    StoredBlock,
+    block_saved,
+    database_damage,
+    read_meta,
+    saved_height,
+    stored_block,
+)
+from decentralml.errors import ChainUnavailable, DevnetError
 
 logger = logging.getLogger(__name__)
 
@@ -455,6 +468,181 @@ MARKER = "chopsticks"
 def is_chopsticks(pid: int, *, start_time: int | None, cwd: Path | None = None) -> bool:
     """Whether `pid` is still the Chopsticks process started at `start_time` (in `cwd`)."""
     return _process.is_same_process(pid, start_time=start_time, marker=MARKER, cwd=cwd)
+
+
+def _timestamp_of(block: StoredBlock) -> int | None:
+    value = block.storage_diff.get(TIMESTAMP_NOW_KEY)
+    if not value:
+        return None
+    return int.from_bytes(bytes.fromhex(value[2:]), "little")
+
+
+class ChopsticksEngine:
+    """The devnet's default chain engine: Chopsticks with its state in ``chain.sqlite``."""
+
+    name = ENGINE_CHOPSTICKS
+    marker = MARKER
+
+    def state_path(self, paths: DevnetPaths) -> Path:
+        return paths.db
+
+    def log_path(self, paths: DevnetPaths) -> Path:
+        return paths.chopsticks_log
+
+    def label(self, block_time_ms: int | None) -> str:
+        return self.name
+
+    def check_options(self, block_time_ms: int | None) -> None:
+        if block_time_ms is not None:
+            raise DevnetError(
+                "--block-time applies to the omni-node engine only (Chopsticks makes a block "
+                "per transaction and on `devnet advance`)",
+                hint="add --engine omni-node, or leave out --block-time",
+            )
+
+    def check_installed(self) -> None:
+        """Nothing to check: `start` installs the pinned Chopsticks when it is missing."""
+
+    def has_state(self, paths: DevnetPaths) -> bool:
+        return paths.db.exists()
+
+    def state_from_other_spec(self, paths: DevnetPaths, spec: Path) -> bool:
+        # Chopsticks resumes with the runtime it cached from the genesis it was made from.
+        cached = cached_genesis_value(paths.db, CODE_KEY)
+        try:
+            shipped = json.loads(spec.read_text())["genesis"]["raw"]["top"][CODE_KEY]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return cached is not None and cached != shipped
+
+    def reset(self, paths: DevnetPaths) -> None:
+        for path in (paths.db, paths.chopsticks_config.with_name("genesis.json")):
+            path.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(str(paths.db) + suffix).unlink(missing_ok=True)
+
+    def start(
+        self,
+        paths: DevnetPaths,
+        *,
+        spec: Path,
+        spec_sha: str,
+        port: int,
+        block_time_ms: int | None,
+        timeout: float,
+        log: Log,
+    ) -> StartedChain:
+        damage = database_damage(paths.db)
+        if damage is not None:
+            raise DevnetError(
+                f"the devnet database {paths.db} is damaged ({damage}), so it cannot be resumed",
+                hint="start over with `decentralml devnet up --fresh` (this discards the chain "
+                "state; move the file away first to keep it)",
+            )
+        # Chopsticks saves built blocks only; with none saved there is nothing to resume.
+        saved = saved_height(paths.db)
+        resumed = saved is not None
+        genesis_timestamp = self._genesis_timestamp(paths, resumed)
+        first = stored_block(paths.db, 1) if saved is not None and saved >= 2 else None
+        log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
+        chain: ChopsticksProcess | None = None
+        try:
+            chain = start_chopsticks(
+                genesis=spec,
+                db=paths.db,
+                port=port,
+                config_path=paths.chopsticks_config,
+                log_path=paths.chopsticks_log,
+                resume=resumed,
+                genesis_timestamp_ms=genesis_timestamp,
+                timeout=timeout,
+                log=log,
+            )
+            if saved is not None:
+                self._verify_resumed(chain.url, saved, first.hash if first else None, paths)
+            height, _ = block_height(chain.url)
+        except BaseException:
+            if chain is not None:
+                stop_chopsticks(chain.pid, start_time=chain.start_time)
+            raise
+        record = ChainRecord(
+            pid=chain.pid,
+            start_time=chain.start_time,
+            port=chain.port,
+            url=chain.url,
+            db=str(paths.db),
+            log=str(paths.chopsticks_log),
+            chain_spec_sha256=spec_sha,
+            engine=self.name,
+        )
+        return StartedChain(
+            record=record,
+            resumed=resumed,
+            height=height,
+            meta={"genesis_timestamp_ms": genesis_timestamp},
+        )
+
+    @staticmethod
+    def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
+        """The genesis timestamp that gives this database its block #1 again (see
+        `write_genesis`)."""
+        recorded = read_meta(paths).get("genesis_timestamp_ms")
+        if isinstance(recorded, int):
+            return recorded
+        now = int(time.time() * 1000)
+        first = stored_block(paths.db, 1) if resumed else None
+        t1 = _timestamp_of(first) if first is not None else None
+        if t1 is None:
+            return now
+        # The record was lost (`chain.meta.json` deleted or edited): block #1 was built one
+        # Aura slot after the genesis timestamp.
+        return t1 - DEFAULT_SLOT_MS
+
+    @staticmethod
+    def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:
+        """Check the resumed chain continues the saved one: same best block, same block #1."""
+        height, _ = block_height(url)
+        current1 = rpc_call(url, "chain_getBlockHash", [1]) if block1 is not None else None
+        if height != saved or current1 != block1:
+            what = (
+                f"it came up at block #{height} instead of #{saved}"
+                if height != saved
+                else f"its block #1 changed ({block1} became {current1})"
+            )
+            raise DevnetError(
+                f"the devnet database {paths.db} could not be resumed: {what}",
+                hint="see the chain log; `decentralml devnet up --fresh` starts over "
+                "(this discards the chain state)",
+            )
+
+    def is_alive(self, record: ChainRecord) -> bool:
+        return is_chopsticks(record.pid, start_time=record.start_time)
+
+    def stop(self, record: ChainRecord, *, timeout: float) -> bool:
+        self._wait_saved(record, timeout=timeout)
+        return stop_chopsticks(record.pid, start_time=record.start_time, timeout=timeout)
+
+    @staticmethod
+    def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
+        """Wait until the chain has written its best block to the database: Chopsticks
+        announces a block before it saves it, and stopping it in between would lose that
+        block on the next `up`."""
+        try:
+            best = rpc_call(record.url, "chain_getBlockHash", timeout=5.0)
+        except (ChainUnavailable, DevnetError) as exc:
+            logger.warning("cannot ask the devnet for its best block before stopping: %s", exc)
+            return
+        saved = _process.wait_until(
+            lambda: block_saved(Path(record.db), str(best)), timeout=timeout
+        )
+        if not saved:
+            logger.warning("the devnet did not save block %s within %.0f s", best, timeout)
+
+    def make_blocks(self, record: ChainRecord, count: int, *, jump: bool) -> None:
+        make_blocks(record.url, count, jump=jump)
+
+
+ENGINE = ChopsticksEngine()
 
 
 def main() -> int:

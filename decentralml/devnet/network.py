@@ -36,27 +36,23 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from decentralml.config import DEFAULT_IPFS_API_PORT, DEFAULT_IPFS_GATEWAY_PORT, DEFAULT_RPC_PORT
-from decentralml.devnet import _process, chopsticks, omni_node
+from decentralml.devnet import _process, chopsticks
+from decentralml.devnet._engine import ChainEngine, StartedChain, all_engines, chain_engine
 from decentralml.devnet._metadata import ChainInfo, block_height, chain_info
 from decentralml.devnet._process import LockHolder
 from decentralml.devnet._rpc import rpc_call
 from decentralml.devnet._state import (
     ENGINE_CHOPSTICKS,
-    ENGINE_OMNI_NODE,
     ENGINES,
     ChainRecord,
     DevnetPaths,
     DevnetState,
     IpfsRecord,
-    StoredBlock,
-    block_saved,
-    database_damage,
     holder,
     locked,
     read_meta,
     read_state,
     saved_height,
-    stored_block,
     write_meta,
     write_state,
 )
@@ -169,16 +165,11 @@ def _usable_root(paths: DevnetPaths, *, create: bool) -> bool:
 
 
 def _chain_alive(record: ChainRecord) -> bool:
-    if record.engine == ENGINE_OMNI_NODE:
-        return omni_node.is_omni_node(record.pid, start_time=record.start_time)
-    return chopsticks.is_chopsticks(record.pid, start_time=record.start_time)
+    return chain_engine(record.engine).is_alive(record)
 
 
 def _stop_chain(record: ChainRecord, *, timeout: float) -> bool:
-    if record.engine == ENGINE_OMNI_NODE:
-        return omni_node.stop_omni_node(record.pid, start_time=record.start_time, timeout=timeout)
-    _wait_saved(record, timeout=timeout)
-    return chopsticks.stop_chopsticks(record.pid, start_time=record.start_time, timeout=timeout)
+    return chain_engine(record.engine).stop(record, timeout=timeout)
 
 
 def _ipfs_alive(record: IpfsRecord) -> bool:
@@ -221,8 +212,8 @@ def _unrecorded(paths: DevnetPaths, state: DevnetState | None) -> list[Unrecorde
             recorded.add(state.ipfs.pid)
     found = [
         Unrecorded(pid, "chain")
-        for marker in (chopsticks.MARKER, omni_node.MARKER)
-        for pid in _process.find_processes(cwd=paths.root, marker=marker)
+        for engine in all_engines()
+        for pid in _process.find_processes(cwd=paths.root, marker=engine.marker)
     ]
     if paths.ipfs_repo.is_dir():
         found += [
@@ -297,13 +288,11 @@ def _check_ipfs_ports_free(ports: tuple[int, int]) -> None:
 
 
 def _reset(paths: DevnetPaths) -> None:
-    for path in (paths.db, paths.db_meta):
-        path.unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(str(paths.db) + suffix).unlink(missing_ok=True)
-    for directory in (paths.ipfs_repo, paths.omni_node_base):
-        if directory.exists():
-            shutil.rmtree(directory)
+    for engine in all_engines():
+        engine.reset(paths)
+    paths.db_meta.unlink(missing_ok=True)
+    if paths.ipfs_repo.exists():
+        shutil.rmtree(paths.ipfs_repo)
 
 
 def check_engine(engine: str) -> str:
@@ -319,14 +308,14 @@ def check_engine(engine: str) -> str:
 
 def _engine_of_state(paths: DevnetPaths) -> str | None:
     """Which engine made the chain state kept in the directory, if any."""
-    has_chopsticks = paths.db.exists()
-    has_omni = paths.omni_node_base.is_dir() and any(paths.omni_node_base.iterdir())
-    if not (has_chopsticks or has_omni):
+    holding = [engine.name for engine in all_engines() if engine.has_state(paths)]
+    if not holding:
         return None
     recorded = read_meta(paths).get("engine")
-    if recorded in ENGINES:
+    if recorded in holding:
         return str(recorded)
-    return ENGINE_OMNI_NODE if has_omni and not has_chopsticks else ENGINE_CHOPSTICKS
+    # Records written before there was a choice of engine are Chopsticks'.
+    return ENGINE_CHOPSTICKS if ENGINE_CHOPSTICKS in holding else holding[0]
 
 
 def _check_same_engine(paths: DevnetPaths, engine: str) -> None:
@@ -344,21 +333,6 @@ def _check_same_engine(paths: DevnetPaths, engine: str) -> None:
     )
 
 
-def _wait_saved(record: ChainRecord, *, timeout: float) -> None:
-    """Wait until the chain has written its best block to the database.
-
-    Chopsticks announces a block before it saves it, and stopping it in between would lose
-    that block on the next `up`.
-    """
-    try:
-        best = rpc_call(record.url, "chain_getBlockHash", timeout=5.0)
-    except (ChainUnavailable, DevnetError) as exc:
-        logger.warning("cannot ask the devnet for its best block before stopping: %s", exc)
-        return
-    if not _process.wait_until(lambda: block_saved(Path(record.db), str(best)), timeout=timeout):
-        logger.warning("the devnet did not save block %s within %.0f s", best, timeout)
-
-
 def shipped_spec_version() -> int | None:
     """The runtime `spec_version` of the chain spec shipped in this package, if recorded."""
     meta = resources.files("decentralml.devnet") / "data" / CHAIN_SPEC_META
@@ -368,28 +342,21 @@ def shipped_spec_version() -> int | None:
         return None
 
 
-def _spec_code(spec: Path) -> str | None:
-    try:
-        return str(json.loads(spec.read_text())["genesis"]["raw"]["top"][chopsticks.CODE_KEY])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def _check_state_matches(
+    paths: DevnetPaths, engine: ChainEngine, spec: Path, spec_sha: str
+) -> None:
+    """Refuse a chain state made from another chain spec than the shipped one.
 
-
-def _check_db_matches(paths: DevnetPaths, spec: Path, spec_sha: str) -> None:
-    """Refuse a database made from another chain spec than the shipped one.
-
-    `chain.meta.json` records the spec's sha256; a database whose record is missing is
-    checked by the runtime it has cached from its genesis (see
-    `chopsticks.cached_genesis_value`), which it would otherwise keep running, silently,
-    under the new package.
+    `chain.meta.json` records the spec's sha256; where that record is missing the engine
+    judges from the state itself (a Chopsticks database would otherwise keep running the
+    runtime it cached, silently, under the new package).
     """
     meta = read_meta(paths)
     recorded = meta.get("chain_spec_sha256")
     if recorded is not None:
         other = recorded != spec_sha
     else:
-        cached = chopsticks.cached_genesis_value(paths.db, chopsticks.CODE_KEY)
-        other = cached is not None and cached != _spec_code(spec)
+        other = engine.state_from_other_spec(paths, spec)
     if not other:
         return
     made, shipped = meta.get("spec_version"), shipped_spec_version()
@@ -399,62 +366,15 @@ def _check_db_matches(paths: DevnetPaths, spec: Path, spec_sha: str) -> None:
         versions = f" (this package ships runtime spec_version {shipped})"
     else:
         versions = ""
+    fresh = (
+        "up --fresh" if engine.name == ENGINE_CHOPSTICKS else f"up --engine {engine.name} --fresh"
+    )
     raise DevnetError(
-        f"the devnet database {paths.db} was made from another version of the chain spec"
-        f"{versions}: the runtime changed since, so it cannot be resumed",
-        hint="start over with `decentralml devnet up --fresh` (this discards the chain state; "
+        f"the devnet database {engine.state_path(paths)} was made from another version of the "
+        f"chain spec{versions}: the runtime changed since, so it cannot be resumed",
+        hint=f"start over with `decentralml devnet {fresh}` (this discards the chain state; "
         "move the database away first to keep it)",
     )
-
-
-def _check_db_usable(paths: DevnetPaths) -> None:
-    damage = database_damage(paths.db)
-    if damage is not None:
-        raise DevnetError(
-            f"the devnet database {paths.db} is damaged ({damage}), so it cannot be resumed",
-            hint="start over with `decentralml devnet up --fresh` (this discards the chain "
-            "state; move the file away first to keep it)",
-        )
-
-
-def _timestamp_of(block: StoredBlock) -> int | None:
-    value = block.storage_diff.get(chopsticks.TIMESTAMP_NOW_KEY)
-    if not value:
-        return None
-    return int.from_bytes(bytes.fromhex(value[2:]), "little")
-
-
-def _genesis_timestamp(paths: DevnetPaths, resumed: bool) -> int:
-    """The genesis timestamp that gives this database its block #1 again (see
-    `chopsticks.write_genesis`)."""
-    recorded = read_meta(paths).get("genesis_timestamp_ms")
-    if isinstance(recorded, int):
-        return recorded
-    now = int(time.time() * 1000)
-    first = stored_block(paths.db, 1) if resumed else None
-    t1 = _timestamp_of(first) if first is not None else None
-    if t1 is None:
-        return now
-    # The record was lost (`chain.meta.json` deleted or edited): block #1 was built one Aura
-    # slot after the genesis timestamp.
-    return t1 - chopsticks.DEFAULT_SLOT_MS
-
-
-def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:
-    """Check the resumed chain continues the saved one: same best block, same block #1."""
-    height, _ = block_height(url)
-    current1 = rpc_call(url, "chain_getBlockHash", [1]) if block1 is not None else None
-    if height != saved or current1 != block1:
-        what = (
-            f"it came up at block #{height} instead of #{saved}"
-            if height != saved
-            else f"its block #1 changed ({block1} became {current1})"
-        )
-        raise DevnetError(
-            f"the devnet database {paths.db} could not be resumed: {what}",
-            hint="see the chain log; `decentralml devnet up --fresh` starts over "
-            "(this discards the chain state)",
-        )
 
 
 @_os_errors_as_devnet_errors
@@ -485,15 +405,7 @@ def up(
     """
     paths = paths or DevnetPaths.default()
     log = log or _silent
-    check_engine(engine)
-    if block_time_ms is not None and engine != ENGINE_OMNI_NODE:
-        raise DevnetError(
-            "--block-time applies to the omni-node engine only (Chopsticks makes a block per "
-            "transaction and on `devnet advance`)",
-            hint="add --engine omni-node, or leave out --block-time",
-        )
-    if block_time_ms is not None and block_time_ms < 100:
-        raise DevnetError(f"--block-time must be at least 100 ms, got {block_time_ms}")
+    chain_engine(check_engine(engine)).check_options(block_time_ms)
     ipfs_ports = (ipfs_api_port, ipfs_gateway_port) if ipfs else None
     started = time.monotonic()
     _usable_root(paths, create=True)
@@ -572,159 +484,46 @@ def _start(
     _check_port_free(port, "chain RPC", "--port")
     if ipfs_ports is not None:
         _check_ipfs_ports_free(ipfs_ports)
-    if engine == ENGINE_OMNI_NODE:
-        # Before anything is discarded or started: a missing binary is a one-line answer.
-        omni_node.omni_node_binary()
+    engine_impl = chain_engine(engine)
+    # Before anything is discarded or started: a missing binary is a one-line answer.
+    engine_impl.check_installed()
     spec = chain_spec_path()
     spec_sha = _sha256(spec)
     if fresh:
         _reset(paths)
     _check_same_engine(paths, engine)
-    if engine == ENGINE_OMNI_NODE:
-        return _start_omni_node(
+    if engine_impl.has_state(paths):
+        _check_state_matches(paths, engine_impl, spec, spec_sha)
+    started: StartedChain | None = None
+    try:
+        started = engine_impl.start(
             paths,
-            port=port,
             spec=spec,
             spec_sha=spec_sha,
-            ipfs_ports=ipfs_ports,
-            timeout=timeout,
-            block_time_ms=block_time_ms,
-            log=log,
-        )
-    if paths.db.exists():
-        _check_db_matches(paths, spec, spec_sha)
-        _check_db_usable(paths)
-    # Chopsticks saves built blocks only; with none saved there is nothing to resume.
-    saved = saved_height(paths.db)
-    resumed = saved is not None
-    genesis_timestamp = _genesis_timestamp(paths, resumed)
-    first = stored_block(paths.db, 1) if saved is not None and saved >= 2 else None
-    log(f"Starting the dev chain on ws://{_process.LOOPBACK}:{port} ...")
-    chain: chopsticks.ChopsticksProcess | None = None
-    try:
-        chain = chopsticks.start_chopsticks(
-            genesis=spec,
-            db=paths.db,
             port=port,
-            config_path=paths.chopsticks_config,
-            log_path=paths.chopsticks_log,
-            resume=resumed,
-            genesis_timestamp_ms=genesis_timestamp,
+            block_time_ms=block_time_ms,
             timeout=timeout,
             log=log,
         )
-        if saved is not None:
-            _verify_resumed(chain.url, saved, first.hash if first else None, paths)
-        height, _ = block_height(chain.url)
         write_meta(
             paths,
             {
                 "chain_spec_sha256": spec_sha,
                 "spec_version": shipped_spec_version(),
-                "genesis_timestamp_ms": genesis_timestamp,
-                "engine": ENGINE_CHOPSTICKS,
+                "engine": engine,
+                **started.meta,
             },
         )
-        record = ChainRecord(
-            pid=chain.pid,
-            start_time=chain.start_time,
-            port=chain.port,
-            url=chain.url,
-            db=str(paths.db),
-            log=str(paths.chopsticks_log),
-            chain_spec_sha256=spec_sha,
-        )
-        state = _start_ipfs_and_record(paths, record, ipfs_ports, log)
+        state = _start_ipfs_and_record(paths, started.record, ipfs_ports, log)
     except BaseException:
-        if chain is not None:
-            chopsticks.stop_chopsticks(chain.pid, start_time=chain.start_time)
+        if started is not None:
+            engine_impl.stop(started.record, timeout=20.0)
         raise
-    return state, resumed, height
+    return state, started.resumed, started.height
 
 
 def _engine_label(engine: str, block_time_ms: int | None) -> str:
-    if engine != ENGINE_OMNI_NODE:
-        return engine
-    if block_time_ms is None:
-        return "omni-node (a block per transaction)"
-    return f"omni-node (a block every {block_time_ms} ms)"
-
-
-def _check_omni_node_state_matches(paths: DevnetPaths, spec_sha: str) -> None:
-    """Refuse an omni-node database made from another chain spec than the shipped one."""
-    recorded = read_meta(paths).get("chain_spec_sha256")
-    if recorded is None or recorded == spec_sha:
-        return
-    made, shipped = read_meta(paths).get("spec_version"), shipped_spec_version()
-    versions = (
-        f" (runtime spec_version {made}; this package ships {shipped})"
-        if isinstance(made, int) and shipped is not None
-        else ""
-    )
-    raise DevnetError(
-        f"the devnet database {paths.omni_node_base} was made from another version of the "
-        f"chain spec{versions}: the genesis changed since, so it cannot be resumed",
-        hint="start over with `decentralml devnet up --engine omni-node --fresh` (this "
-        "discards the chain state; move the directory away first to keep it)",
-    )
-
-
-def _start_omni_node(
-    paths: DevnetPaths,
-    *,
-    port: int,
-    spec: Path,
-    spec_sha: str,
-    ipfs_ports: tuple[int, int] | None,
-    timeout: float,
-    block_time_ms: int | None,
-    log: Log,
-) -> tuple[DevnetState, bool, int]:
-    """`_start` on polkadot-omni-node: its own database under the devnet directory."""
-    _check_omni_node_state_matches(paths, spec_sha)
-    resumed = (paths.omni_node_base / "chains").is_dir()
-    label = _engine_label(ENGINE_OMNI_NODE, block_time_ms)
-    log(f"Starting {label} on ws://{_process.LOOPBACK}:{port} ...")
-    chain: omni_node.OmniNodeProcess | None = None
-    try:
-        chain = omni_node.start_omni_node(
-            spec=spec,
-            base_path=paths.omni_node_base,
-            port=port,
-            log_path=paths.omni_node_log,
-            cwd=paths.root,
-            block_time_ms=block_time_ms,
-            timeout=timeout,
-            log=log,
-        )
-        height, _ = block_height(chain.url)
-        write_meta(
-            paths,
-            {
-                "chain_spec_sha256": spec_sha,
-                "spec_version": shipped_spec_version(),
-                "engine": ENGINE_OMNI_NODE,
-            },
-        )
-        record = ChainRecord(
-            pid=chain.pid,
-            start_time=chain.start_time,
-            port=chain.port,
-            url=chain.url,
-            db=str(paths.omni_node_base),
-            log=str(paths.omni_node_log),
-            chain_spec_sha256=spec_sha,
-            engine=ENGINE_OMNI_NODE,
-            binary=str(chain.binary),
-            version=chain.version,
-            block_time_ms=block_time_ms,
-        )
-        state = _start_ipfs_and_record(paths, record, ipfs_ports, log)
-    except BaseException:
-        if chain is not None:
-            omni_node.stop_omni_node(chain.pid, start_time=chain.start_time)
-        raise
-    return state, resumed, height
+    return chain_engine(engine).label(block_time_ms)
 
 
 def _start_ipfs_and_record(
@@ -1102,20 +901,8 @@ def advance(
             "advanced"
         )
     before, _ = block_height(url)
-    if record is not None and record.engine == ENGINE_OMNI_NODE:
-        if jump:
-            raise DevnetError(
-                "--jump needs the chopsticks engine: polkadot-omni-node builds every block, so "
-                "its block number cannot leap",
-                hint=f"advance block by block (`devnet advance {count}`), or run the devnet "
-                "with `--engine chopsticks`",
-            )
-        omni_node.make_blocks(
-            url,
-            count,
-            instant_seal=record.block_time_ms is None,
-            block_time_ms=record.block_time_ms,
-        )
+    if record is not None:
+        chain_engine(record.engine).make_blocks(record, count, jump=jump)
     else:
         chopsticks.make_blocks(url, count, jump=jump)
     after, best_hash = block_height(url)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -28,7 +29,10 @@ from pathlib import Path
 
 from decentralml.config import cache_dir
 from decentralml.devnet import _process
+from decentralml.devnet._engine import StartedChain
+from decentralml.devnet._metadata import block_height
 from decentralml.devnet._rpc import rpc_call, wait_answering
+from decentralml.devnet._state import ENGINE_OMNI_NODE, ChainRecord, DevnetPaths
 from decentralml.errors import DevnetError, EngineUnavailable
 
 OMNI_NODE_VERSION = "0.24.0"
@@ -318,3 +322,107 @@ def _remark_blocks(url: str, target: int) -> None:
                 ) from exc
     finally:
         substrate.close()
+
+
+class OmniNodeEngine:
+    """polkadot-omni-node as the devnet's chain engine: its database under ``omni-node/``."""
+
+    name = ENGINE_OMNI_NODE
+    marker = MARKER
+
+    def state_path(self, paths: DevnetPaths) -> Path:
+        return paths.omni_node_base
+
+    def log_path(self, paths: DevnetPaths) -> Path:
+        return paths.omni_node_log
+
+    def label(self, block_time_ms: int | None) -> str:
+        if block_time_ms is None:
+            return f"{self.name} (a block per transaction)"
+        return f"{self.name} (a block every {block_time_ms} ms)"
+
+    def check_options(self, block_time_ms: int | None) -> None:
+        if block_time_ms is not None and block_time_ms < 100:
+            raise DevnetError(f"--block-time must be at least 100 ms, got {block_time_ms}")
+
+    def check_installed(self) -> None:
+        omni_node_binary()
+
+    def has_state(self, paths: DevnetPaths) -> bool:
+        base = paths.omni_node_base
+        return base.is_dir() and any(base.iterdir())
+
+    def state_from_other_spec(self, paths: DevnetPaths, spec: Path) -> bool:
+        # The node itself refuses a database of another genesis, with its own words.
+        return False
+
+    def reset(self, paths: DevnetPaths) -> None:
+        if paths.omni_node_base.exists():
+            shutil.rmtree(paths.omni_node_base)
+
+    def start(
+        self,
+        paths: DevnetPaths,
+        *,
+        spec: Path,
+        spec_sha: str,
+        port: int,
+        block_time_ms: int | None,
+        timeout: float,
+        log: Log,
+    ) -> StartedChain:
+        resumed = (paths.omni_node_base / "chains").is_dir()
+        log(f"Starting {self.label(block_time_ms)} on ws://{_process.LOOPBACK}:{port} ...")
+        chain = start_omni_node(
+            spec=spec,
+            base_path=paths.omni_node_base,
+            port=port,
+            log_path=paths.omni_node_log,
+            cwd=paths.root,
+            block_time_ms=block_time_ms,
+            timeout=timeout,
+            log=log,
+        )
+        try:
+            height, _ = block_height(chain.url)
+        except BaseException:
+            stop_omni_node(chain.pid, start_time=chain.start_time)
+            raise
+        record = ChainRecord(
+            pid=chain.pid,
+            start_time=chain.start_time,
+            port=chain.port,
+            url=chain.url,
+            db=str(paths.omni_node_base),
+            log=str(paths.omni_node_log),
+            chain_spec_sha256=spec_sha,
+            engine=self.name,
+            binary=str(chain.binary),
+            version=chain.version,
+            block_time_ms=block_time_ms,
+        )
+        return StartedChain(record=record, resumed=resumed, height=height, meta={})
+
+    def is_alive(self, record: ChainRecord) -> bool:
+        return is_omni_node(record.pid, start_time=record.start_time)
+
+    def stop(self, record: ChainRecord, *, timeout: float) -> bool:
+        return stop_omni_node(record.pid, start_time=record.start_time, timeout=timeout)
+
+    def make_blocks(self, record: ChainRecord, count: int, *, jump: bool) -> None:
+        if jump:
+            raise DevnetError(
+                "--jump needs the chopsticks engine: polkadot-omni-node builds every block, so "
+                "its block number cannot leap",
+                hint=f"advance block by block (`devnet advance {count}`), or run the devnet "
+                "with `--engine chopsticks`",
+            )
+        make_blocks(
+            record.url,
+            count,
+            instant_seal=record.block_time_ms is None,
+            block_time_ms=record.block_time_ms,
+        )
+
+
+ENGINE = OmniNodeEngine()

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 
 from decentralml.cli import cli
 from decentralml.config import resolve_settings
-from decentralml.devnet import network, omni_node
+from decentralml.devnet import _engine, network, omni_node
+from decentralml.devnet._engine import StartedChain
 from decentralml.devnet._process import LOOPBACK, free_port
-from decentralml.devnet._state import DevnetPaths, write_meta
+from decentralml.devnet._state import ENGINES, ChainRecord, DevnetPaths, write_meta
 from decentralml.errors import ConfigError, DevnetError, EngineUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -176,3 +177,99 @@ def test_config_set_refuses_an_unknown_engine_and_keeps_the_file(
     bad = CliRunner().invoke(cli, ["config", "set", "devnet_engine", "geth"])
     assert bad.exit_code == 1 and "'geth'" in bad.output
     assert config.read_text() == before
+
+
+class RecordingEngine:
+    """A chain engine the launcher has never heard of, which starts nothing: it records what
+    the orchestration asks of it."""
+
+    name = "recording"
+    marker = "no-such-process-marker"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.running = False
+
+    def state_path(self, paths: DevnetPaths) -> Path:
+        return paths.root / "recording-state"
+
+    def log_path(self, paths: DevnetPaths) -> Path:
+        return paths.root / "logs" / "recording.log"
+
+    def label(self, block_time_ms: int | None) -> str:
+        return self.name
+
+    def check_options(self, block_time_ms: int | None) -> None:
+        self.calls.append("check_options")
+
+    def check_installed(self) -> None:
+        self.calls.append("check_installed")
+
+    def has_state(self, paths: DevnetPaths) -> bool:
+        return self.state_path(paths).exists()
+
+    def state_from_other_spec(self, paths: DevnetPaths, spec: Path) -> bool:
+        return False
+
+    def reset(self, paths: DevnetPaths) -> None:
+        self.calls.append("reset")
+        self.state_path(paths).unlink(missing_ok=True)
+
+    def start(self, paths: DevnetPaths, **kwargs: Any) -> StartedChain:
+        self.calls.append("start")
+        resumed = self.has_state(paths)
+        self.state_path(paths).write_text("state")
+        self.running = True
+        record = ChainRecord(
+            pid=os.getpid(),
+            start_time=None,
+            port=kwargs["port"],
+            url=f"ws://{LOOPBACK}:{kwargs['port']}",
+            db=str(self.state_path(paths)),
+            log=str(self.log_path(paths)),
+            chain_spec_sha256=kwargs["spec_sha"],
+            engine=self.name,
+        )
+        return StartedChain(record=record, resumed=resumed, height=7, meta={"kept": 1})
+
+    def is_alive(self, record: ChainRecord) -> bool:
+        return self.running
+
+    def stop(self, record: ChainRecord, *, timeout: float) -> bool:
+        self.calls.append("stop")
+        was, self.running = self.running, False
+        return was
+
+    def make_blocks(self, record: ChainRecord, count: int, *, jump: bool) -> None:
+        self.calls.append(f"make_blocks {count}")
+
+
+def test_a_new_engine_runs_through_the_launcher_with_no_branch_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher asks an engine only through `ChainEngine`: one it has never heard of is
+    started, recorded, kept apart from the others' state, stopped and resumed."""
+    engine = RecordingEngine()
+    engines = {**{name: _engine.chain_engine(name) for name in ENGINES}, engine.name: engine}
+    monkeypatch.setattr(network, "ENGINES", tuple(engines))
+    monkeypatch.setattr(network, "chain_engine", engines.__getitem__)
+    monkeypatch.setattr(network, "all_engines", lambda: list(engines.values()))
+    paths = DevnetPaths(tmp_path / "devnet")
+    port = free_port()
+
+    first = network.up(port=port, ipfs=False, paths=paths, engine=engine.name)
+
+    assert (first.resumed, first.height) == (False, 7)
+    assert engine.calls == ["check_options", "check_installed", "start"]
+    recorded = network.read_state(paths)
+    assert recorded is not None and recorded.chain.engine == engine.name
+    meta = json.loads(paths.db_meta.read_text())
+    assert (meta["engine"], meta["kept"]) == (engine.name, 1)
+
+    assert network.down(paths=paths).chain_stopped is True
+    assert engine.calls[-1] == "stop" and network.read_state(paths) is None
+    with pytest.raises(DevnetError, match="made by recording"):
+        network.up(port=free_port(), ipfs=False, paths=paths, engine="chopsticks")
+    again = network.up(port=port, ipfs=False, paths=paths, engine=engine.name)
+    assert again.resumed is True
+    network.down(paths=paths)
