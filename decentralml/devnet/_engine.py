@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from decentralml.devnet._state import ENGINES, ChainRecord, DevnetPaths
+from decentralml.errors import DevnetError
 
 Log = Callable[[str], None]
 
@@ -109,7 +110,15 @@ def chain_engine(name: str) -> ChainEngine:
     engines: dict[str, ChainEngine] = {
         engine.name: engine for engine in (chopsticks.ENGINE, omni_node.ENGINE)
     }
-    return engines[name]
+    try:
+        return engines[name]
+    except KeyError:
+        # A devnet.json written by another version of decentralml, or edited by hand.
+        raise DevnetError(
+            f"the devnet record names an unknown chain engine {name!r}",
+            hint=f"this version knows {', '.join(engines)}: delete devnet.json in the devnet "
+            "directory, then `decentralml devnet down` stops what runs there",
+        ) from None
 
 
 def all_engines() -> list[ChainEngine]:

@@ -558,9 +558,9 @@ class ChopsticksEngine:
                 timeout=timeout,
                 log=log,
             )
-            if saved is not None:
-                self._verify_resumed(chain.url, saved, first.hash if first else None, paths)
             height, _ = block_height(chain.url)
+            if saved is not None:
+                self._verify_resumed(chain.url, height, saved, first.hash if first else None, paths)
         except BaseException:
             if chain is not None:
                 stop_chopsticks(chain.pid, start_time=chain.start_time)
@@ -599,9 +599,11 @@ class ChopsticksEngine:
         return t1 - DEFAULT_SLOT_MS
 
     @staticmethod
-    def _verify_resumed(url: str, saved: int, block1: str | None, paths: DevnetPaths) -> None:
-        """Check the resumed chain continues the saved one: same best block, same block #1."""
-        height, _ = block_height(url)
+    def _verify_resumed(
+        url: str, height: int, saved: int, block1: str | None, paths: DevnetPaths
+    ) -> None:
+        """Check the resumed chain (now at `height`) continues the saved one: same best
+        block, same block #1."""
         current1 = rpc_call(url, "chain_getBlockHash", [1]) if block1 is not None else None
         if height != saved or current1 != block1:
             what = (
